@@ -1,0 +1,7 @@
+"""Entry point for ``python -m derivations``."""
+
+import sys
+
+from derivations.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per CLI command; ``derivations.cli`` discovers them (see its docstring)."""

@@ -1,0 +1,1 @@
+"""The NumPy deep-learning backend: layers with explicit forward/backward, losses, optimizers."""

@@ -1,0 +1,1 @@
+"""Training tasks for ``python -m derivations train TASK``; one module per task, discovered by the train command."""

@@ -1,0 +1,1 @@
+"""The problem catalogue: one module per problem, grouped by sheet."""

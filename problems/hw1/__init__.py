@@ -1,0 +1,1 @@
+"""Sheet hw1: numerator-layout backprop through a two-layer network."""

@@ -1,0 +1,1 @@
+"""Sheet hw3: scalar backprop, computational graphs and conceptual questions."""

@@ -1,0 +1,1 @@
+"""Sheet midterm: regularisers, CNN shape arithmetic, weight normalisation, Adam."""

@@ -1,0 +1,1 @@
+"""Renderers: terminal text, LaTeX and Graphviz."""
