@@ -1,1 +1,9 @@
-"""The problem catalogue: one module per problem, grouped by sheet."""
+"""The problem catalogue: one module per problem, grouped by sheet.
+
+A problem lives in ``problems/<sheet>/<name>.py`` and defines ``PROBLEM``; its id is
+``<sheet>/<name>``. Adding the module is all it takes to register it.
+"""
+
+#: Sheet order. A bare name such as ``problem3`` resolves to the first sheet in this order
+#: that has it (``hw3/problem3``); the catalogue lists the others.
+SHEETS = ("hw3", "a1", "hw1", "midterm")

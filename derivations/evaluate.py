@@ -1,0 +1,71 @@
+"""Evaluating formula answers at user-given numbers (``solve --values``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from derivations.errors import UserError
+from derivations.functions import elementary
+from derivations.model import Solution
+
+
+def json_value(value: Any) -> Any:
+    """An answer's value as JSON: a number, a (nested) list of numbers, or ``None`` for a
+    formula that still has free symbols."""
+    if value is None or isinstance(value, str):
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        items = [json_value(v) for v in value]
+        return None if any(i is None for i in items) else items
+    if isinstance(value, sp.MatrixBase):
+        return json_value([list(row) for row in value.tolist()])
+    if isinstance(value, sp.Basic):
+        if value.free_symbols or not value.is_number:
+            return None
+        if value.is_Integer:
+            return int(value)
+        return float(sp.N(value, 17))
+    return None
+
+
+def free_names(expr: sp.Basic) -> set[str]:
+    names = {s.name for s in expr.free_symbols}
+    names |= {m.name for m in expr.atoms(sp.MatrixSymbol)}
+    return names
+
+
+def evaluate(expr: sp.Basic, solution: Solution, values: dict[str, Any]) -> Any:
+    """Evaluate a formula answer numerically; ``None`` if it involves undefined functions."""
+    if expr.atoms(sp.core.function.AppliedUndef):
+        return None
+    known = dict(values)
+    for name, define in solution.definitions:
+        if name not in known:
+            try:
+                known[name] = define(known)
+            except KeyError:
+                pass
+    needed = sorted(free_names(expr))
+    missing = [n for n in needed if n not in known]
+    if missing:
+        raise UserError(f"--values is missing {', '.join(missing)} for answer formula {expr}")
+    lookup = {s.name: s for s in expr.free_symbols} | {m.name: m for m in expr.atoms(sp.MatrixSymbol)}
+    function = sp.lambdify([lookup[n] for n in needed], elementary(expr), modules="numpy")
+    try:
+        with np.errstate(all="raise"):
+            result = function(*(np.asarray(known[n], dtype=float) if np.ndim(known[n]) else known[n] for n in needed))
+    except (ValueError, FloatingPointError, TypeError) as exc:
+        raise UserError(f"cannot evaluate {expr} at the given --values: {exc}") from None
+    return np.asarray(result, dtype=float).tolist() if np.ndim(result) else float(result)
+

@@ -1,0 +1,46 @@
+"""Named activation functions as SymPy functions, so formulas print as σ(h) rather than as
+their exponential form, while differentiation and evaluation still work."""
+
+from __future__ import annotations
+
+import sympy as sp
+
+
+class sigmoid(sp.Function):
+    """The logistic function σ(x) = 1/(1 + e^(−x)), with σ′ = σ(1 − σ)."""
+
+    @classmethod
+    def eval(cls, arg):
+        if arg.is_zero:
+            return sp.S.Half
+
+    def fdiff(self, argindex=1):
+        s = sigmoid(self.args[0])
+        return s * (1 - s)
+
+    def _eval_rewrite_as_exp(self, arg, **kwargs):
+        return 1 / (1 + sp.exp(-arg))
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sp.exp)._eval_evalf(prec)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+
+class relu(sp.Function):
+    """max(0, x), with derivative the Heaviside step H(x) (taking H(0) = 0)."""
+
+    def fdiff(self, argindex=1):
+        return sp.Heaviside(self.args[0], 0)
+
+    def _eval_rewrite_as_Max(self, arg, **kwargs):
+        return sp.Max(0, arg)
+
+    def _eval_evalf(self, prec):
+        return sp.Max(0, self.args[0])._eval_evalf(prec)
+
+
+def elementary(expr: sp.Basic) -> sp.Basic:
+    """Rewrite named activations into exp/Max so lambdify and mpmath can evaluate them."""
+    return expr.replace(sigmoid, lambda a: 1 / (1 + sp.exp(-a))).replace(relu, lambda a: sp.Max(0, a))

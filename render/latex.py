@@ -1,0 +1,56 @@
+"""LaTeX for formulas: SymPy's printer, taught to print f′(u) and ∂L/∂ŷ the way a sheet does."""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+
+from derivations.symbols import prime_of, split_partial
+
+
+class SheetLatexPrinter(LatexPrinter):
+    def _print_Subs(self, expr):
+        prime = prime_of(expr)
+        if prime is None:
+            return super()._print_Subs(expr)
+        function, point = prime
+        return rf"{self._print(sp.Symbol(function.__name__))}'\left({self._print(point)}\right)"
+
+    def _print_Symbol(self, expr, style="plain"):
+        parts = split_partial(expr.name)
+        if parts is None:
+            return super()._print_Symbol(expr, style)
+        num, den = (self._print(sp.Symbol(p)) for p in parts)
+        return rf"\frac{{\partial {num}}}{{\partial {den}}}"
+
+    def _print_Derivative(self, expr):
+        if not (expr.expr.is_Symbol and all(n == 1 for _, n in expr.variable_count)):
+            return super()._print_Derivative(expr)
+        d = r"\partial " if len(expr.variables) > 1 else "d "
+        bottom = " ".join(f"{d}{self._print(v)}" for v in expr.variables)
+        return rf"\frac{{{d}{self._print(expr.expr)}}}{{{bottom}}}"
+
+    def _print_sigmoid(self, expr, exp=None):
+        return self._named(r"\sigma", expr, exp)
+
+    def _print_relu(self, expr, exp=None):
+        return self._named(r"\operatorname{ReLU}", expr, exp)
+
+    def _named(self, name, expr, exp):
+        head = name if exp is None else f"{name}^{{{exp}}}"
+        return rf"{head}\left({self._print(expr.args[0])}\right)"
+
+    def _print_MatrixSymbol(self, expr):
+        return self._print_Symbol(sp.Symbol(expr.name))
+
+
+def latex(expr) -> str:
+    """LaTeX of a SymPy object, a number, or a shape tuple."""
+    if isinstance(expr, tuple):
+        return r"\left(" + ", ".join(latex(e) for e in expr) + r"\right)"
+    return SheetLatexPrinter({"mat_delim": "("}).doprint(sp.sympify(expr))
+
+
+def latex_equation(lhs, rhs) -> str:
+    """``lhs = rhs``, or whichever side is given."""
+    return " = ".join(latex(side) for side in (lhs, rhs) if side is not None)

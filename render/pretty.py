@@ -1,0 +1,106 @@
+"""Unicode formulas for the terminal: SymPy's pretty printer, taught f′(u) and ∂L/∂ŷ."""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.printing.pretty.pretty import PrettyPrinter
+from sympy.printing.pretty.pretty_symbology import pretty_symbol
+from sympy.printing.pretty.stringpict import prettyForm
+from sympy.printing.str import StrPrinter
+
+from derivations.symbols import prime_of, split_partial
+
+
+class TerminalPrinter(PrettyPrinter):
+    def _print_Subs(self, expr):
+        prime = prime_of(expr)
+        if prime is None:
+            return super()._print_Subs(expr)
+        function, point = prime
+        return self._print(sp.Function(pretty_symbol(function.__name__) + "′")(point))
+
+    def _print_Symbol(self, expr, bold_name=False):
+        parts = split_partial(expr.name)
+        if parts is None:
+            return super()._print_Symbol(expr, bold_name)
+        num, den = (pretty_symbol(p) for p in parts)
+        return prettyForm(f"∂{num}/∂{den}")
+
+    def _print_sigmoid(self, expr):
+        return self._print(sp.Function("σ")(*expr.args))
+
+    def _print_relu(self, expr):
+        return self._print(sp.Function("ReLU")(*expr.args))
+
+    def _print_MatrixSymbol(self, expr):
+        return self._print_Symbol(sp.Symbol(expr.name))
+
+    def _print_Derivative(self, expr):
+        if not (expr.expr.is_Symbol and all(n == 1 for _, n in expr.variable_count)):
+            return super()._print_Derivative(expr)
+        d = "∂" if len(expr.variables) > 1 else "d"
+        bottom = "".join(f"{d}{pretty_symbol(v.name)}" for v in expr.variables)
+        return prettyForm(f"{d}{pretty_symbol(expr.expr.name)}/{bottom}")
+
+
+def pretty(expr) -> str:
+    """Unicode rendering of a SymPy object, a number, or a shape tuple."""
+    if isinstance(expr, tuple):
+        return "(" + ", ".join(pretty(e) for e in expr) + ")"
+    return TerminalPrinter({"use_unicode": True, "wrap_line": False}).doprint(sp.sympify(expr))
+
+
+def pretty_equation(lhs, rhs) -> str:
+    """``lhs = rhs`` side by side, multi-line pictures aligned on their baselines."""
+    forms = [TerminalPrinter({"use_unicode": True})._print(sp.sympify(s)) if not isinstance(s, tuple)
+             else prettyForm(pretty(s)) for s in (lhs, rhs) if s is not None]
+    if len(forms) == 1:
+        return str(forms[0])
+    return str(prettyForm(*forms[0].right(" = ", forms[1])))
+
+
+class InlinePrinter(StrPrinter):
+    """One-line unicode, for places a picture cannot go (graph edge labels, table cells)."""
+
+    def _print_Symbol(self, expr):
+        parts = split_partial(expr.name)
+        if parts is not None:
+            return "∂{}/∂{}".format(*(pretty_symbol(p) for p in parts))
+        return pretty_symbol(expr.name)
+
+    def _print_MatrixSymbol(self, expr):
+        return self._print_Symbol(sp.Symbol(expr.name))
+
+    def _print_Derivative(self, expr):
+        if not expr.expr.is_Symbol:
+            return super()._print_Derivative(expr)
+        return f"d{self._print(expr.expr)}/" + "".join(f"d{self._print(v)}" for v in expr.variables)
+
+    def _print_sigmoid(self, expr):
+        return f"σ({self._print(expr.args[0])})"
+
+    def _print_relu(self, expr):
+        return f"ReLU({self._print(expr.args[0])})"
+
+    def _print_Subs(self, expr):
+        prime = prime_of(expr)
+        if prime is None:
+            return super()._print_Subs(expr)
+        function, point = prime
+        return f"{pretty_symbol(function.__name__)}′({self._print(point)})"
+
+    def _print_Pow(self, expr, rational=False):
+        base, exponent = expr.args
+        if exponent.is_Integer and 1 < exponent < 10:
+            return self.parenthesize(base, 61) + "²³⁴⁵⁶⁷⁸⁹"[int(exponent) - 2]
+        return super()._print_Pow(expr, rational)
+
+    def _print_Mul(self, expr):
+        return super()._print_Mul(expr).replace("*", "·")
+
+
+def inline(expr) -> str:
+    """One-line unicode rendering, e.g. ``2·x`` or ``σ(h)·(1 - σ(h))``."""
+    if isinstance(expr, tuple):
+        return "(" + ", ".join(inline(e) for e in expr) + ")"
+    return InlinePrinter().doprint(sp.sympify(expr))

@@ -1,0 +1,48 @@
+"""A solution as a plain dictionary: the ``solve --format json`` contract.
+
+Keys: ``id``, ``title``, ``parameters`` (name -> value used), ``assumptions`` (strings),
+``answers`` (``name``, ``latex``, ``value``, ``text``), ``checks`` (``name``, ``passed``,
+``max_abs_error``, ``tolerance``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from derivations.evaluate import evaluate, json_value
+from derivations.model import CheckResult, Solution
+from derivations.render.latex import latex_equation
+
+
+def solution_dict(solution: Solution, results: list[CheckResult], values: dict[str, Any] | None = None) -> dict:
+    answers = []
+    for answer in solution.answers:
+        value = json_value(answer.value)
+        if value is None and values is not None and answer.value is not None and answer.text is None:
+            value = evaluate(answer.value, solution, values)
+        answers.append({
+            "name": answer.name,
+            "latex": latex_equation(answer.symbol, answer.value) if answer.value is not None else "",
+            "value": value,
+            "text": answer.text,
+        })
+    return {
+        "id": solution.problem.id,
+        "title": solution.problem.title,
+        "parameters": {k: _parameter_json(v) for k, v in solution.parameters.items()},
+        "assumptions": list(solution.assumptions),
+        "answers": answers,
+        "checks": [
+            {"name": r.name, "passed": r.passed, "max_abs_error": _finite_or_none(r.max_abs_error), "tolerance": r.tolerance}
+            for r in results
+        ],
+    }
+
+
+def _parameter_json(value: Any) -> Any:
+    converted = json_value(value)
+    return converted if converted is not None else str(value)
+
+
+def _finite_or_none(x: float) -> float | None:
+    return x if x == x and abs(x) != float("inf") else None
