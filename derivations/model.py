@@ -21,7 +21,8 @@ class Param:
     """A user-settable parameter (``--set NAME=VALUE``) with its default and expected kind.
 
     ``kind`` is one of ``"int"``, ``"number"`` (exact rational or decimal), ``"choice"``,
-    ``"bool"`` or ``"array"`` (a JSON list of numbers, nested for matrices).
+    ``"bool"``, ``"array"`` (a JSON list of numbers, nested for matrices) or ``"expression"``
+    (a formula in x, parsed by :mod:`derivations.parsing`).
     """
 
     name: str

@@ -10,8 +10,10 @@ import sympy as sp
 
 from derivations.errors import UserError
 from derivations.model import Param, Problem
-from derivations.parsing import parse_expression
+from derivations.parsing import FUNCTIONS, parse_expression
 
+#: The variable of user-supplied one-argument functions (``--set f1="tanh(x)"``).
+EXPRESSION_VARIABLE = sp.Symbol("x", real=True)
 BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 
 
@@ -53,6 +55,10 @@ def _parse_number(param: Param, text: str) -> sp.Expr:
     return value
 
 
+def _parse_expression(param: Param, text: str) -> sp.Expr:
+    return parse_expression(text, {"x": EXPRESSION_VARIABLE})
+
+
 def _parse_choice(param: Param, text: str) -> str:
     if text not in param.choices:
         raise ValueError(text)
@@ -70,12 +76,13 @@ def _parse_array(param: Param, text: str) -> np.ndarray:
     return array
 
 
-_PARSERS = {"int": _parse_int, "number": _parse_number, "choice": _parse_choice, "bool": _parse_bool, "array": _parse_array}
+_PARSERS = {"expression": _parse_expression, "int": _parse_int, "number": _parse_number, "choice": _parse_choice, "bool": _parse_bool, "array": _parse_array}
 
 
 def _expectation(param: Param) -> str:
     bound = f" >= {param.minimum}" if param.minimum is not None else ""
     return {
+        "expression": "a formula in x such as tanh(x) or x^2/2 (functions: " + ", ".join(sorted(FUNCTIONS)) + ")",
         "int": f"an integer{bound}",
         "number": f"a real number such as 0.1, 1/3 or exp(-1){bound}",
         "choice": "one of " + ", ".join(param.choices),

@@ -30,13 +30,13 @@ def split_partial(name: str) -> tuple[str, str] | None:
 def prime_of(expr: sp.Basic):
     """``(f, u)`` when ``expr`` is f′(u) for an undefined function f, else ``None``.
 
-    SymPy writes f′(u) as ``Subs(Derivative(f(ξ), ξ), ξ, u)``; printers use this to show f′(u).
+    SymPy writes f′(u) as ``Derivative(f(u), u)`` when u is a symbol and as
+    ``Subs(Derivative(f(ξ), ξ), ξ, u)`` otherwise; printers use this to show f′(u).
     """
-    if not isinstance(expr, sp.Subs):
-        return None
-    inner = expr.expr
-    if (isinstance(inner, sp.Derivative) and len(inner.variables) == 1 and len(expr.variables) == 1
-            and isinstance(inner.expr, sp.core.function.AppliedUndef)
-            and inner.expr.args == (inner.variables[0],) == expr.variables):
-        return inner.expr.func, expr.point[0]
+    point = None
+    if isinstance(expr, sp.Subs) and len(expr.variables) == 1:
+        expr, point = expr.expr, expr.point[0]
+    if (isinstance(expr, sp.Derivative) and len(expr.variables) == 1 and expr.derivative_count == 1
+            and isinstance(expr.expr, sp.core.function.AppliedUndef) and expr.expr.args == expr.variables):
+        return expr.expr.func, expr.variables[0] if point is None else point
     return None

@@ -24,6 +24,8 @@ class SheetLatexPrinter(LatexPrinter):
         return rf"\frac{{\partial {num}}}{{\partial {den}}}"
 
     def _print_Derivative(self, expr):
+        if prime_of(expr) is not None:
+            return self._print_Subs(expr)
         if not (expr.expr.is_Symbol and all(n == 1 for _, n in expr.variable_count)):
             return super()._print_Derivative(expr)
         d = r"\partial " if len(expr.variables) > 1 else "d "

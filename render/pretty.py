@@ -36,6 +36,8 @@ class TerminalPrinter(PrettyPrinter):
         return self._print_Symbol(sp.Symbol(expr.name))
 
     def _print_Derivative(self, expr):
+        if prime_of(expr) is not None:
+            return self._print_Subs(expr)
         if not (expr.expr.is_Symbol and all(n == 1 for _, n in expr.variable_count)):
             return super()._print_Derivative(expr)
         d = "∂" if len(expr.variables) > 1 else "d"
@@ -72,6 +74,8 @@ class InlinePrinter(StrPrinter):
         return self._print_Symbol(sp.Symbol(expr.name))
 
     def _print_Derivative(self, expr):
+        if prime_of(expr) is not None:
+            return self._print_Subs(expr)
         if not expr.expr.is_Symbol:
             return super()._print_Derivative(expr)
         return f"d{self._print(expr.expr)}/" + "".join(f"d{self._print(v)}" for v in expr.variables)

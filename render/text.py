@@ -33,8 +33,11 @@ def solution_text(solution: Solution, results: list[CheckResult], numbers: dict[
         out += [_wrap(a, "  • ", "    ") for a in solution.assumptions]
         out.append("")
     out.append("Derivation")
-    for number, step in enumerate(solution.steps, 1):
-        out.append(_wrap(f"{number}. {step.text}", "", "   "))
+    numbered = [s for s in solution.steps if s.text]
+    for step in solution.steps:
+        number = numbered.index(step) + 1 if step.text else None
+        if step.text:
+            out.append(_wrap(f"{number}. {step.text}", "", "   "))
         if step.lhs is not None or step.rhs is not None:
             out.append(_math(step.lhs, step.rhs))
     out += ["", "Answers"]

@@ -1,0 +1,119 @@
+"""LaTeX answer sheets: one fragment per problem, and a whole compilable document.
+
+Prose in the model is Unicode (σ, ŷ, x₁, →) so the terminal reads well; here it is escaped
+and mapped to LaTeX, so the document compiles with plain pdflatex.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from derivations.model import CheckResult, Solution
+from derivations.render.latex import latex_equation
+
+SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+            "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+MATH = {"σ": r"\sigma", "η": r"\eta", "β": r"\beta", "α": r"\alpha", "ε": r"\varepsilon", "λ": r"\lambda",
+        "θ": r"\theta", "δ": r"\delta", "μ": r"\mu", "ξ": r"\xi", "Σ": r"\Sigma", "∂": r"\partial",
+        "∇": r"\nabla", "≤": r"\le", "≥": r"\ge", "≠": r"\ne", "≈": r"\approx", "×": r"\times",
+        "·": r"\cdot", "⋅": r"\cdot", "→": r"\to", "∈": r"\in", "∞": r"\infty", "‖": r"\|", "√": r"\surd",
+        "−": "-", "±": r"\pm", "′": "'", "ᵀ": "^{T}", "²": "^{2}", "³": "^{3}", "ⁿ": "^{n}", "⊙": r"\odot",
+        "ŷ": r"\hat{y}", "ℓ": r"\ell", "⌊": r"\lfloor", "⌋": r"\rfloor", "…": r"\dots", "∑": r"\sum"}
+TEXT = {"—": "---", "–": "--", "“": "``", "”": "''", "’": "'", "‘": "`", "•": r"\textbullet{}", " ": "~"}
+SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉ₙₖᵢⱼ", "0123456789nkij"))
+
+
+def tex_text(text: str) -> str:
+    """Unicode prose to LaTeX text mode (special characters escaped, symbols as math)."""
+    out = []
+    for ch in text:
+        if ch in SPECIALS:
+            out.append(SPECIALS[ch])
+        elif ch in MATH:
+            out.append(f"${MATH[ch]}$")
+        elif ch in SUBSCRIPTS:
+            out.append(f"$_{{{SUBSCRIPTS[ch]}}}$")
+        elif ch in TEXT:
+            out.append(TEXT[ch])
+        elif ord(ch) < 128:
+            out.append(ch)
+        else:
+            out.append(_accented(ch))
+    return re.sub(r"\$\$", "", "".join(out))
+
+
+def _accented(ch: str) -> str:
+    base = unicodedata.normalize("NFD", ch)
+    if len(base) == 2 and base[1] == "\u0302":
+        return rf"$\hat{{{base[0]}}}$"
+    raise ValueError(f"no LaTeX mapping for character {ch!r} (U+{ord(ch):04X}); add it to render/sheet.py")
+
+
+def problem_fragment(solution: Solution, results: list[CheckResult], figures: dict[str, str] | None = None) -> str:
+    """One problem as a ``\\section``: statement, assumptions, steps, boxed answers, checks."""
+    problem = solution.problem
+    lines = [rf"\section*{{{tex_text(problem.id)}: {tex_text(problem.title)}}}",
+             rf"\addcontentsline{{toc}}{{section}}{{{tex_text(problem.id)}: {tex_text(problem.title)}}}",
+             rf"\paragraph{{Problem.}} {tex_text(problem.statement)}"]
+    if solution.parameters:
+        lines.append(r"\paragraph{Parameters.} "
+                     + ", ".join(f"{tex_text(k)} = {_parameter(v)}" for k, v in solution.parameters.items()) + ".")
+    if solution.assumptions:
+        lines += [r"\paragraph{Assumptions.}", r"\begin{itemize}"]
+        lines += [rf"  \item {tex_text(a)}" for a in solution.assumptions]
+        lines.append(r"\end{itemize}")
+    lines += [r"\paragraph{Derivation.}", r"\begin{enumerate}"]
+    for step in solution.steps:
+        if step.text:
+            lines.append(rf"  \item {tex_text(step.text)}")
+        if step.lhs is not None or step.rhs is not None:
+            lines.append(rf"  \[ {latex_equation(step.lhs, step.rhs)} \]")
+    lines.append(r"\end{enumerate}")
+    for name, path in (figures or {}).items():
+        lines += [r"\begin{center}", rf"  \includegraphics[width=\linewidth,height=0.3\textheight,keepaspectratio]{{{path}}}",
+                  r"\end{center}"]
+    lines += [r"\paragraph{Answers.}"]
+    for answer in solution.answers:
+        if answer.value is not None:
+            lines.append(rf"\[ \boxed{{{latex_equation(answer.symbol, answer.value)}}} \]")
+        if answer.text:
+            lines.append(tex_text(answer.text) + r"\par")
+    lines += [r"\paragraph{Numeric checks.}", r"\par\smallskip\noindent", r"\begin{tabular}{p{0.55\linewidth}rrl}",
+              r"check & max error & tolerance & result \\ \hline"]
+    lines += [rf"{tex_text(r.name)} & {_sci(r.max_abs_error)} & {_sci(r.tolerance)} & {'pass' if r.passed else 'FAIL'} \\"
+              for r in results]
+    lines.append(r"\end{tabular}")
+    return "\n".join(lines)
+
+
+def _parameter(value) -> str:
+    return rf"\texttt{{{tex_text(value)}}}" if isinstance(value, str) else f"${latex_equation(None, value)}$"
+
+
+def _sci(x: float) -> str:
+    if x != x or x in (float("inf"), float("-inf")):
+        return r"$\infty$"
+    mantissa, exponent = f"{x:.1e}".split("e")
+    return f"${mantissa}\\times 10^{{{int(exponent)}}}$"
+
+
+def document(title: str, fragments: list[str]) -> str:
+    """A complete article: preamble, title, table of contents, then the fragments."""
+    body = "\n\n\\bigskip\n\n".join(fragments)
+    return "\n".join([
+        r"\documentclass[11pt]{article}",
+        r"\usepackage[margin=2cm]{geometry}",
+        r"\usepackage{amsmath,amssymb,graphicx}",
+        r"\usepackage[T1]{fontenc}",
+        r"\allowdisplaybreaks",
+        rf"\title{{{tex_text(title)}}}",
+        r"\author{generated by \texttt{derivations}: every answer checked numerically}",
+        r"\date{}",
+        r"\begin{document}",
+        r"\maketitle",
+        r"\tableofcontents",
+        body,
+        r"\end{document}",
+        "",
+    ])
