@@ -1,0 +1,30 @@
+"""A solution as Markdown with ``$…$`` math, for notebooks, wikis and course pages."""
+
+from __future__ import annotations
+
+from derivations.model import CheckResult, Solution
+from derivations.render.latex import latex_equation
+
+
+def solution_markdown(solution: Solution, results: list[CheckResult]) -> str:
+    problem = solution.problem
+    out = [f"## {problem.id}: {problem.title}", "", problem.statement, ""]
+    if solution.assumptions:
+        out += ["**Assumptions**", ""] + [f"- {a}" for a in solution.assumptions] + [""]
+    out += ["**Derivation**", ""]
+    number = 0
+    for step in solution.steps:
+        if step.text:
+            number += 1
+            out.append(f"{number}. {step.text}")
+        if step.lhs is not None or step.rhs is not None:
+            out.append(f"   $$ {latex_equation(step.lhs, step.rhs)} $$")
+    out += ["", "**Answers**", ""]
+    for answer in solution.answers:
+        if answer.value is not None:
+            out.append(f"$$ \\boxed{{{latex_equation(answer.symbol, answer.value)}}} $$")
+        if answer.text:
+            out += [answer.text, ""]
+    out += ["", "| check | max error | tolerance | result |", "|---|---:|---:|---|"]
+    out += [f"| {r.name} | {r.max_abs_error:.2e} | {r.tolerance:.0e} | {'pass' if r.passed else 'FAIL'} |" for r in results]
+    return "\n".join(out)
