@@ -44,6 +44,9 @@ def solve(p, sol):
                                                 [{**pt, z: pt[x] ** 2} for pt in points]), 1e-20)
     sol.check("dy/dx vs finite differences of σ(2x + 1)",
               lambda a: scalar_derivative_error(y_of_x, elementary(a["dy_dx"]), x, points), 1e-20)
+    sol.check("dy/dx at x0 vs finite differences of σ(2x + 1)",
+              lambda a: scalar_derivative_error(y_of_x, elementary(sp.sympify(a["dy_dx_at_x0"])) + 0 * x, x,
+                                                [{x: float(p["x0"])}]), 1e-20)
 
 
 PROBLEM = Problem(

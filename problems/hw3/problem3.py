@@ -22,14 +22,14 @@ def solve(p, sol):
     softmax_1 = sp.exp(z2) / (sp.exp(z1) + sp.exp(z2))
     sol.step("Net-2's output layer is two linear units followed by softmax; CE compares it with the one-hot label.",
              sp.Symbol("L_CE"), -((1 - y) * sp.log(1 - softmax_1) + y * sp.log(softmax_1)))
-    sol.step("Divide numerator and denominator of the class-1 softmax output by e^(z₂):",
+    sol.step("Divide numerator and denominator of Net-2's class-1 probability p₂ by e^(z₂):",
              softmax_1, 1 / (1 + sp.exp(-(z2 - z1))))
     sol.step("That is the sigmoid of the logit difference, so softmax over two classes is a sigmoid of d = z₂ − z₁:",
              softmax_1, sigmoid(z2 - z1))
     sol.step("Hence L_CE(z₁, z₂) = L_BCE(d) at d = z₂ − z₁, and the gradients agree: ∂L_CE/∂z₂ = σ(z₂ − z₁) − y "
              "= ∂L_BCE/∂d, while ∂L_CE/∂z₁ is its negative. Adding a constant to both logits changes nothing, "
              "so Net-2 carries one redundant set of output weights.")
-    sol.answer("softmax_class1", sp.Symbol("softmax(z)₂"), sigmoid(z2 - z1))
+    sol.answer("softmax_class1", sp.Symbol("p_2"), sigmoid(z2 - z1))
     sol.answer("ce_logit_gradient", partial("L_CE", "z_2"), sigmoid(z2 - z1) - y)
     sol.answer("net1_output_parameters", sp.Symbol("params(Net-1 output)"), width + 1)
     sol.answer("net2_output_parameters", sp.Symbol("params(Net-2 output)"), 2 * (width + 1))

@@ -1,0 +1,31 @@
+"""Running the CLI the way a user does: a subprocess, its exit code, stdout and stderr."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+def cli(*args: str, env: dict | None = None, cwd=None, timeout: float = 120) -> Run:
+    result = subprocess.run([sys.executable, "-m", "derivations", *args], capture_output=True, text=True,
+                            env={**os.environ, **(env or {})}, cwd=cwd, timeout=timeout)
+    return Run(result.returncode, result.stdout, result.stderr)
+
+
+def assert_user_error(run: Run, *fragments: str) -> None:
+    """Exit 2, one line on stderr that mentions every fragment, and no traceback."""
+    assert run.code == 2, (run.code, run.out, run.err)
+    assert "Traceback" not in run.err
+    lines = run.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("derivations: error:"), run.err
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])

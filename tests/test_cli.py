@@ -1,0 +1,74 @@
+"""The command line as a user meets it: the main job, every command, every bad input."""
+
+import json
+
+from helpers import assert_user_error, cli
+
+
+def test_solve_problem3_runs_as_written_and_prints_a_checked_derivation():
+    run = cli("solve", "problem3")
+    assert run.code == 0, run.err
+    assert run.out.startswith("hw3/problem3")
+    for section in ("Assumptions", "Derivation", "Answers", "Checks", "σ(-z₁ + z₂)"):
+        assert section in run.out
+    assert "[FAIL]" not in run.out and "[pass]" in run.out
+
+
+def test_bare_name_resolves_to_first_sheet_and_says_so():
+    run = cli("solve", "problem2")
+    assert run.code == 0
+    assert run.out.startswith("hw3/problem2")
+
+
+def test_unknown_problem_suggests_close_ids():
+    assert_user_error(cli("solve", "hw3/problm2"), "unknown problem", "hw3/problem2")
+    assert_user_error(cli("solve", "nothing-like-it"), "unknown problem")
+
+
+def test_unknown_parameter_names_the_known_ones():
+    assert_user_error(cli("solve", "hw3/problem2", "--set", "eta=1"), "no parameter 'eta'", "x0")
+
+
+def test_wrong_kind_of_value_says_what_is_expected():
+    assert_user_error(cli("solve", "hw3/problem2", "--set", "x0=abc"), "x0", "real number")
+    assert_user_error(cli("solve", "hw3/problem3", "--set", "hidden_width=0"), "integer >= 1")
+    assert_user_error(cli("solve", "hw3/problem3", "--set", "hidden_width"), "NAME=VALUE")
+
+
+def test_parameters_change_the_answer():
+    data = json.loads(cli("solve", "hw3/problem2", "--set", "x0=-1/2", "--format", "json").out)
+    assert data["parameters"]["x0"] == -0.5
+    value = next(a["value"] for a in data["answers"] if a["name"] == "dy_dx_at_x0")
+    assert abs(value - 0.5) < 1e-12  # 2 σ(0)(1 − σ(0))
+
+
+def test_malformed_values_json_is_a_user_error():
+    assert_user_error(cli("solve", "hw3/problem2", "--values", "{x: 1"), "--values is not valid JSON")
+    assert_user_error(cli("solve", "hw3/problem2", "--values", "[1, 2]"), "JSON object")
+    assert_user_error(cli("solve", "hw3/problem2", "--values", '{"x": "a"}'), "'x'")
+
+
+def test_values_evaluate_formula_answers():
+    data = json.loads(cli("solve", "hw3/problem2", "--values", '{"x": 0}', "--format", "json").out)
+    value = next(a["value"] for a in data["answers"] if a["name"] == "dy_dx")
+    assert abs(value - 2 * 0.7310585786300049 * (1 - 0.7310585786300049)) < 1e-12
+
+
+def test_list_shows_every_problem_with_its_kind():
+    run = cli("list")
+    assert run.code == 0
+    assert "hw3/problem2" in run.out and "[graph + path-sum derivative]" in run.out
+    assert_user_error(cli("list", "--sheet", "hw9"), "unknown sheet")
+
+
+def test_check_prints_a_table_and_passes():
+    run = cli("check", "hw3")
+    assert run.code == 0, run.out
+    assert "max error" in run.out and "FAIL" not in run.out
+    assert " 0 failed" in run.out
+
+
+def test_help_is_there_for_every_command():
+    for command in ("list", "solve", "check", "graph", "sheet"):
+        run = cli(command, "--help")
+        assert run.code == 0 and "usage:" in run.out

@@ -1,0 +1,70 @@
+"""Graph files and answer sheets, through the real renderers and through their fallbacks."""
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from conftest import require_program
+from helpers import assert_user_error, cli
+
+
+def python_only_path(tmp_path: Path) -> str:
+    """A PATH holding only this Python: no `dot`, no TeX, as on a bare machine."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "python").symlink_to(sys.executable)
+    return str(bindir)
+
+
+def test_graph_dot_source_names_nodes_and_local_derivatives(tmp_path):
+    run = cli("graph", "hw3/problem2", "--out", str(tmp_path / "g.dot"))
+    assert run.code == 0, run.err
+    source = (tmp_path / "g.dot").read_text()
+    for label in ("y = σ(h)", "z = x²", "h = u₁ + 1", "∂y/∂h = (1 - σ(h))·σ(h)", "∂z/∂x = 2·x"):
+        assert label in source
+
+
+def test_graph_svg_with_dot(tmp_path):
+    require_program("dot")
+    run = cli("graph", "hw3/problem2", "--out", str(tmp_path / "g.svg"), "--renderer", "dot")
+    assert run.code == 0, run.err
+    assert "<svg" in (tmp_path / "g.svg").read_text()
+
+
+def test_graph_svg_without_dot_uses_webassembly(tmp_path):
+    run = cli("graph", "hw3/problem2", "--out", str(tmp_path / "g.svg"), env={"PATH": python_only_path(tmp_path)})
+    assert run.code == 0, run.err
+    svg = (tmp_path / "g.svg").read_text()
+    assert "<svg" in svg and "σ(h)" in svg
+
+
+def test_png_without_dot_names_the_package_and_keeps_the_dot_file(tmp_path):
+    run = cli("graph", "hw3/problem2", "--out", str(tmp_path / "g.png"), env={"PATH": python_only_path(tmp_path)})
+    assert_user_error(run, "apt-get install graphviz")
+    assert (tmp_path / "g.dot").exists()
+
+
+def test_graph_of_a_problem_without_one_is_a_user_error():
+    assert_user_error(cli("graph", "hw3/problem3"), "has no computational graph")
+
+
+def test_sheet_compiles_to_pdf_with_tex(tmp_path):
+    require_program("pdflatex")
+    require_program("dot")
+    run = cli("sheet", "hw3", "--out", str(tmp_path), "--pdf")
+    assert run.code == 0, run.out + run.err
+    assert (tmp_path / "hw3.pdf").read_bytes().startswith(b"%PDF")
+    tex = (tmp_path / "hw3.tex").read_text()
+    assert r"\includegraphics" in tex and r"\boxed" in tex and tex.isascii()
+
+
+def test_sheet_without_tex_keeps_the_tex_and_names_the_packages(tmp_path):
+    run = cli("sheet", "hw3", "--out", str(tmp_path), "--pdf", env={"PATH": python_only_path(tmp_path)})
+    assert_user_error(run, "no TeX engine", "texlive-latex-base")
+    assert (tmp_path / "hw3.tex").exists()
+    assert list((tmp_path / "figures").glob("*.svg")), "graphs fall back to SVG without dot"
+
+
+def test_unknown_sheet_is_a_user_error(tmp_path):
+    assert_user_error(cli("sheet", "hw33", "--out", str(tmp_path)), "unknown sheet", "hw3")
