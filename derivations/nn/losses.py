@@ -126,6 +126,9 @@ class MSELoss(Loss):
         return self.diff * self.diff.dtype.type(2.0 * self._scale(self.diff.size))
 
 
+TORCH_BCE_EPS = float(np.float32(1e-12))   # PyTorch's clamp, a float32 constant
+
+
 class BCELoss(Loss):
     """Binary cross-entropy on probabilities ŷ ∈ [0, 1], as ``torch.nn.BCELoss``.
 
@@ -145,7 +148,7 @@ class BCELoss(Loss):
 
     def backward(self) -> np.ndarray:
         y_hat, y = self.y_hat, self.y
-        denom = np.maximum((1 - y_hat) * y_hat, y_hat.dtype.type(1e-12))
+        denom = np.maximum((1 - y_hat) * y_hat, TORCH_BCE_EPS)
         return (y_hat - y) / denom * y_hat.dtype.type(self._scale(y_hat.size))
 
 
