@@ -71,7 +71,6 @@ def evaluate_at(expr: sp.Expr, variable: sp.Symbol, point: sp.Expr, digits: int 
 
 
 def _exact_or_float(value: sp.Expr, digits: int) -> sp.Expr:
-    value = sp.nsimplify(value) if value.is_Rational else value
     return value if value.is_Rational else sp.Float(value, digits)
 
 
@@ -153,6 +152,21 @@ def float_momentum(f: Callable[[float], float], x0: float, eta: float, beta: flo
         v = v_new
         out.append(x)
     return out
+
+
+def float_golden_section(f: Callable[[float], float], low: float, high: float, tol: float = 1e-12) -> float:
+    """The minimiser of a unimodal ``f`` on [low, high] by golden-section search, in float64."""
+    ratio = (math.sqrt(5) - 1) / 2
+    a, b = float(low), float(high)
+    c, d = b - ratio * (b - a), a + ratio * (b - a)
+    while b - a > tol:
+        if f(c) < f(d):
+            b, d = d, c
+            c = b - ratio * (b - a)
+        else:
+            a, c = c, d
+            d = a + ratio * (b - a)
+    return (a + b) / 2
 
 
 def float_values(f: Callable[[float], float], points: Sequence[float]) -> list[float]:

@@ -1,0 +1,223 @@
+"""a1/problem1: minimising the GELU approximation x·σ(1.702x) with gradient descent and momentum."""
+
+import sympy as sp
+
+from derivations.checks import max_abs_error, random_points, scalar_derivative_error
+from derivations.errors import UserError
+from derivations.functions import elementary, sigmoid
+from derivations.iterates import (
+    float_gelu, float_golden_section, float_gradient_descent, float_momentum, float_values,
+    gradient, gradient_descent, momentum,
+)
+from derivations.model import Param, Problem
+
+x = sp.Symbol("x", real=True)
+SCALE = sp.Rational(851, 500)          # the 1.702 of the approximation, kept exact
+GELU = sp.Function("GELU")
+MAX_STEPS = 200
+
+
+def _show(value, digits=12):
+    """A value for step text: exact rationals as they are, decimals to ``digits`` digits."""
+    return value if value.is_Rational else sp.Float(value, digits)
+
+
+def _sub(t):
+    return str(t).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+
+
+def _names(prefix, steps):
+    return tuple(sp.Symbol(f"{prefix}_{t}") for t in range(1, steps + 1))
+
+
+def _gelus(points):
+    return tuple(GELU(p) for p in points)
+
+
+def _fmt(value, digits=6):
+    return f"{float(value):.{digits}g}"
+
+
+def _record_run(sol, label, run, eta, beta=None):
+    """One derivation step per update, showing the gradient (and average) used."""
+    for t in range(1, len(run.points)):
+        xt, prev, g = run.points[t], run.points[t - 1], run.gradients[t - 1]
+        if beta is None:
+            why = f"f′(x{_sub(t - 1)}) = {_show(g)}, so x{_sub(t)} = {_show(prev)} − {eta}·({_show(g)})."
+        else:
+            v, used = run.velocities[t], t if sol.parameters["momentum_reading"] == "new" else t - 1
+            why = (f"f′(x{_sub(t - 1)}) = {_show(g)}; v{_sub(t)} = {beta}·v{_sub(t - 1)} + (1 − {beta})·"
+                   f"f′(x{_sub(t - 1)}) = {_show(v)}; x{_sub(t)} = x{_sub(t - 1)} − {eta}·v{_sub(used)}.")
+        sol.step(f"({label}) {why}", sp.Symbol(f"x_{t}"), _show(xt))
+    sol.step(f"({label}) GELU at the iterates.", _gelus(_names("x", len(run.points) - 1)),
+             tuple(_show(v) for v in run.values[1:]))
+
+
+def _progress(run, x_star):
+    """Fraction of the distance from x₀ to x* covered by the last iterate."""
+    start, end = float(run.points[0]), float(run.points[-1])
+    return (start - end) / (start - x_star) if start != x_star else 1.0
+
+
+def _overshoots(run, x_star):
+    side = float(run.points[0]) - x_star
+    return any((float(p) - x_star) * side < 0 for p in run.points[1:])
+
+
+def _monotone(run):
+    return all(float(b) <= float(a) for a, b in zip(run.values, run.values[1:]))
+
+
+def _compare_step_sizes(small, large, eta_small, eta_large, x_star, f_star, steps):
+    better = large if float(large.values[-1]) < float(small.values[-1]) else small
+    who = f"η = {eta_large}" if better is large else f"η = {eta_small}"
+    lines = [
+        f"After {steps} steps from x₀ = {small.points[0]}: η = {eta_small} reaches x = {_fmt(small.points[-1])} "
+        f"(GELU = {_fmt(small.values[-1])}), η = {eta_large} reaches x = {_fmt(large.points[-1])} "
+        f"(GELU = {_fmt(large.values[-1])}).",
+        f"The minimum of x·σ(1.702x) is at x* ≈ {_fmt(x_star)} with GELU(x*) ≈ {_fmt(f_star)}.",
+        f"{who} gets the lower value: η = {eta_small} covers {100 * _progress(small, x_star):.0f} % of the way "
+        f"to x*, η = {eta_large} covers {100 * _progress(large, x_star):.0f} %.",
+    ]
+    for eta, run in ((eta_large, large), (eta_small, small)):
+        if _overshoots(run, x_star) or not _monotone(run):
+            lines.append(f"With η = {eta} the iterates overshoot x* or GELU rises at some step: the step is too "
+                         "large for the curvature near the minimum.")
+    if not any(_overshoots(r, x_star) for r in (small, large)):
+        lines.append("Neither overshoots: on this gentle slope the larger step is simply faster, "
+                     "while the small one would need many more iterations.")
+    return " ".join(lines)
+
+
+def _compare_methods(gd, mom, x_star, beta, reading, steps):
+    ahead = gd if float(gd.values[-1]) < float(mom.values[-1]) else mom
+    name = "plain gradient descent" if ahead is gd else "momentum"
+    g0 = gd.gradients[0]
+    direction = "right" if float(g0) < 0 else "left"
+    gap = abs(float(gd.points[-1]) - float(mom.points[-1]))
+    text = (
+        f"Both start moving {direction} from x₀ = {gd.points[0]} (f′(x₀) ≈ {_fmt(g0)}; the minimum is at "
+        f"x* ≈ {_fmt(x_star)}). After {steps} steps plain GD reaches x = {_fmt(gd.points[-1], 9)} "
+        f"(GELU = {_fmt(gd.values[-1], 9)}) and momentum ({reading} reading) x = {_fmt(mom.points[-1], 9)} "
+        f"(GELU = {_fmt(mom.values[-1], 9)}): {name} is ahead by {gap:.3g} in x. In this averaged form "
+        f"v_{{t+1}} = {beta}·v_t + (1 − {beta})·∇f(x_t) the velocity has the size of a gradient, not 1/(1 − β) times it, so on "
+        "a nearly constant slope momentum moves no faster than GD."
+    )
+    magnitudes = [abs(float(g)) for g in gd.gradients]
+    if ahead is gd and all(b > a for a, b in zip(magnitudes, magnitudes[1:])):
+        text += (" Here |∇f| grows along the path, and the average, weighted towards older and smaller "
+                 "gradients, lags the current one, so momentum falls slightly behind.")
+    if abs(float(gd.points[-1]) - float(gd.points[0])) < 0.1 * abs(float(gd.points[0]) - x_star):
+        text += (" Both make little progress because GELU is nearly flat at x₀, so the gradient is small; "
+                 "a larger step size would help both.")
+    return text + (" Momentum pays off where plain GD zig-zags across a steep direction, since the average "
+                   "cancels the alternating components; a smooth one-dimensional slope does not show that.")
+
+
+def solve(p, sol):
+    steps, digits, reading = p["steps"], p["digits"], p["momentum_reading"]
+    if steps > MAX_STEPS:
+        raise UserError(f"steps must be at most {MAX_STEPS}")
+    if not (0 <= p["beta"] < 1):
+        raise UserError(f"beta must lie in [0, 1), got {p['beta']}")
+    f = x * sigmoid(SCALE * x)
+    df = gradient(f, x)
+
+    sol.assume("The objective is the approximation f(x) = x·σ(1.702x) itself (not the exact GELU), with "
+               "1.702 kept as the exact fraction 851/500; σ′ = σ(1 − σ).")
+    sol.assume("'Three updates' means x₁, x₂, x₃ computed from x₀; GELU is evaluated at each of them.")
+    sol.assume(f"Part (c) gives no step size; the original assignment uses η = 0.1 as in part (a), so "
+               f"eta_c = {p['eta_c']} here (change it with --set eta_c=...). Part (b) starts from part (a)'s x₀.")
+    other = "old" if reading == "new" else "new"
+    sol.assume("The momentum rule v₀ = ∇f(x₀), v_{t+1} = βv_t + (1 − β)∇f(x_t), x_{t+1} = x_t − ηv does not "
+               f"say which v the step uses. This solution uses the '{reading}' reading "
+               + ("(x_{t+1} = x_t − η v_{t+1}, the freshly updated average)" if reading == "new"
+                  else "(x_{t+1} = x_t − η v_t, the average before this step's gradient)")
+               + f"; the other is --set momentum_reading={other}. Either way x₁ equals the plain GD step.")
+    sol.assume(f"Iterates are exact while the gradient is rational (x₁ = −1/20 in part (a)); after that they "
+               f"are computed to {digits} significant digits (--set digits=...).")
+
+    sol.step("Differentiate the objective with the product and chain rules.",
+             sp.Derivative(GELU(x), x), df)
+    sol.step("At x = 0, σ(0) = 1/2 and the second term vanishes, so the first gradient is rational.",
+             sp.Subs(sp.Derivative(GELU(x), x), x, 0), df.subs(x, 0))
+
+    x_star = sp.nsolve(elementary(df), x, -0.75, prec=digits)
+    f_star = elementary(f).subs(x, x_star).evalf(digits)
+    sol.step("For comparison, the minimiser solves f′(x) = 0 (numerically).", sp.Symbol("x*"), _show(x_star))
+
+    run_a = gradient_descent(f, x, p["x0_a"], p["eta_a"], steps, digits)
+    run_b = gradient_descent(f, x, p["x0_a"], p["eta_b"], steps, digits)
+    run_c = gradient_descent(f, x, p["x0_c"], p["eta_c"], steps, digits)
+    run_m = momentum(f, x, p["x0_c"], p["eta_c"], p["beta"], steps, reading, digits)
+    _record_run(sol, f"a, η = {p['eta_a']}", run_a, p["eta_a"])
+    _record_run(sol, f"b, η = {p['eta_b']}", run_b, p["eta_b"])
+    _record_run(sol, f"c, GD, η = {p['eta_c']}", run_c, p["eta_c"])
+    sol.step(f"(c, momentum) v₀ = f′(x₀) = {_show(run_m.velocities[0])}.", sp.Symbol("v_0"), _show(run_m.velocities[0]))
+    _record_run(sol, f"c, momentum, β = {p['beta']}", run_m, p["eta_c"], beta=p["beta"])
+
+    xs, gs = _names("x", steps), _gelus(_names("x", steps))
+    sol.answer("dgelu_dx", sp.Derivative(GELU(x), x), df)
+    sol.answer("x_min", sp.Symbol("x*"), sp.Float(x_star, digits))
+    sol.answer("gelu_min", GELU(sp.Symbol("x*")), sp.Float(f_star, digits))
+    labels = {"a": f"(a) gradient descent from x₀ = {p['x0_a']}, η = {p['eta_a']}",
+              "b": f"(b) gradient descent from x₀ = {p['x0_a']}, η = {p['eta_b']}",
+              "c_gd": f"(c) gradient descent from x₀ = {p['x0_c']}, η = {p['eta_c']}",
+              "c_momentum": f"(c) momentum from x₀ = {p['x0_c']}, η = {p['eta_c']}, β = {p['beta']}, "
+                            f"{reading} reading"}
+    for name, run in (("a", run_a), ("b", run_b), ("c_gd", run_c), ("c_momentum", run_m)):
+        sol.answer(f"{name}_x", xs, run.updates, text=f"{labels[name]}: iterates.")
+        sol.answer(f"{name}_gelu", gs, run.values[1:], text=f"{labels[name]}: GELU at the iterates.")
+    sol.answer("b_comparison", None, text=_compare_step_sizes(run_a, run_b, p["eta_a"], p["eta_b"],
+                                                             float(x_star), float(f_star), steps))
+    sol.answer("c_comparison", None, text=_compare_methods(run_c, run_m, float(x_star), p["beta"], reading, steps))
+
+    # Checks: plain float64 loops with math.exp and central differences, never SymPy.
+    eta_a, eta_b, eta_c, beta = (float(p[k]) for k in ("eta_a", "eta_b", "eta_c", "beta"))
+    x0_a, x0_c = float(p["x0_a"]), float(p["x0_c"])
+    references = {
+        "a": float_gradient_descent(float_gelu, x0_a, eta_a, steps),
+        "b": float_gradient_descent(float_gelu, x0_a, eta_b, steps),
+        "c_gd": float_gradient_descent(float_gelu, x0_c, eta_c, steps),
+        "c_momentum": float_momentum(float_gelu, x0_c, eta_c, beta, steps, reading),
+    }
+    points = random_points([x], 6, seed=1, low=-4.0, high=4.0)
+    sol.check("f′ vs mpmath finite differences of x·σ(1.702x)",
+              lambda a: scalar_derivative_error(elementary(f), elementary(a["dgelu_dx"]), x, points), 1e-20)
+    x_ref = float_golden_section(float_gelu, -5.0, 5.0)
+    sol.check("x* vs float golden-section search", lambda a: max_abs_error(a["x_min"], x_ref), 1e-6)
+    sol.check("GELU(x*) vs float minimum", lambda a: max_abs_error(a["gelu_min"], float_gelu(x_ref)), 1e-9)
+    for name, ref in references.items():
+        sol.check(f"{name}: iterates vs a float64 loop with central differences",
+                  lambda a, name=name, ref=ref: max_abs_error(a[f"{name}_x"], ref), 1e-6)
+        sol.check(f"{name}: GELU values vs math.exp at the float iterates",
+                  lambda a, name=name, ref=ref: max_abs_error(a[f"{name}_gelu"], float_values(float_gelu, ref)), 1e-6)
+
+
+PROBLEM = Problem(
+    id="a1/problem1",
+    title="Gradient descent and momentum on the GELU approximation",
+    kind="optimizer iterates from a symbolic gradient",
+    statement=(
+        "GELU is approximated by f(x) = x·σ(1.702x), σ the logistic sigmoid, and we look for its minimum "
+        "with gradient descent. (a) From x₀ = 0 with step size η = 0.1, compute three iterates x₁, x₂, x₃ "
+        "and f at each. (b) Repeat with η = 1 and compare the two step sizes. (c) From x₀ = −3, compute "
+        "three iterates of plain gradient descent and three of gradient descent with momentum β = 0.9, "
+        "where the velocity is an exponentially weighted average of gradients started at v₀ = ∇f(x₀), "
+        "give f at each iterate, and compare the methods."
+    ),
+    solve_fn=solve,
+    params=(
+        Param("eta_a", sp.Rational(1, 10), "step size in part (a)"),
+        Param("eta_b", sp.Integer(1), "step size in part (b)"),
+        Param("eta_c", sp.Rational(1, 10), "step size in part (c), not given by the sheet"),
+        Param("beta", sp.Rational(9, 10), "momentum coefficient in part (c), in [0, 1)", minimum=0),
+        Param("x0_a", sp.Integer(0), "starting point of parts (a) and (b)"),
+        Param("x0_c", sp.Integer(-3), "starting point of part (c)"),
+        Param("steps", 3, "number of updates in every part (at most 200)", kind="int", minimum=1),
+        Param("momentum_reading", "new", "which velocity the momentum step uses: v_{t+1} (new) or v_t (old)",
+              kind="choice", choices=("new", "old")),
+        Param("digits", 30, "significant digits of the iterates once they stop being exact",
+              kind="int", minimum=15),
+    ),
+)

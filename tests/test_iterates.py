@@ -1,0 +1,108 @@
+"""Gradient descent and momentum iterates from a symbolic objective (derivations.iterates)."""
+
+import math
+
+import mpmath
+import pytest
+import sympy as sp
+
+from derivations.functions import sigmoid
+from derivations.iterates import (
+    central_difference, float_gelu, float_golden_section, float_gradient_descent, float_momentum,
+    gradient, gradient_descent, momentum,
+)
+
+x = sp.Symbol("x", real=True)
+GELU = x * sigmoid(sp.Rational(851, 500) * x)
+
+
+def mp_gelu(t):
+    return t / (1 + mpmath.exp(-mpmath.mpf(1702) / 1000 * t))
+
+
+def mp_momentum(x0, eta, beta, steps, reading):
+    """Independent reference: mpmath's own numeric derivative, no SymPy."""
+    with mpmath.workdps(40):
+        xt = mpmath.mpf(x0)
+        v = mpmath.diff(mp_gelu, xt)
+        out = []
+        for _ in range(steps):
+            v_new = beta * v + (1 - beta) * mpmath.diff(mp_gelu, xt)
+            xt = xt - eta * (v_new if reading == "new" else v)
+            v = v_new
+            out.append(xt)
+        return out
+
+
+def test_quadratic_descent_is_exact():
+    run = gradient_descent(x**2, x, 1, sp.Rational(1, 4), 3)
+    assert run.points == [1, sp.Rational(1, 2), sp.Rational(1, 4), sp.Rational(1, 8)]
+    assert all(p.is_Rational for p in run.points)
+    assert run.values[-1] == sp.Rational(1, 64)
+    assert run.updates == run.points[1:]
+
+
+def test_first_gelu_step_from_zero_is_exactly_minus_one_twentieth():
+    run = gradient_descent(GELU, x, 0, sp.Rational(1, 10), 3)
+    assert run.gradients[0] == sp.Rational(1, 2)
+    assert run.points[1] == sp.Rational(-1, 20)
+    assert isinstance(run.points[2], sp.Float)
+
+
+@pytest.mark.parametrize("digits", [15, 30, 60])
+def test_decimal_iterates_are_correct_to_the_requested_digits(digits):
+    run = gradient_descent(GELU, x, 0, sp.Rational(1, 10), 3, digits=digits)
+    with mpmath.workdps(digits + 20):
+        xt = mpmath.mpf(0)
+        for t in range(3):
+            xt = xt - mpmath.mpf(1) / 10 * mpmath.diff(mp_gelu, xt)
+            claimed = mpmath.mpf(str(run.points[t + 1]))
+            assert abs(claimed - xt) <= abs(xt) * mpmath.mpf(10) ** (2 - digits)
+
+
+@pytest.mark.parametrize("reading", ["new", "old"])
+def test_momentum_both_readings_match_an_mpmath_loop(reading):
+    run = momentum(GELU, x, -3, sp.Rational(1, 10), sp.Rational(9, 10), 3, reading=reading)
+    reference = mp_momentum(-3, mpmath.mpf("0.1"), mpmath.mpf("0.9"), 3, reading)
+    for claimed, ref in zip(run.updates, reference):
+        assert abs(float(claimed) - float(ref)) < 1e-14
+    assert len(run.velocities) == 4  # v0 … v3
+
+
+def test_momentum_readings_agree_on_the_first_step_and_differ_later():
+    new = momentum(GELU, x, -3, sp.Rational(1, 10), sp.Rational(9, 10), 3, reading="new")
+    old = momentum(GELU, x, -3, sp.Rational(1, 10), sp.Rational(9, 10), 3, reading="old")
+    assert new.points[1] == old.points[1]
+    assert abs(float(new.points[2] - old.points[2])) > 1e-7
+    # The sheet's momentum values, pinned to 10 significant digits (mpmath, 40 digits).
+    assert float(new.points[3]) == pytest.approx(-2.992632526218, rel=1e-11)
+    assert float(old.points[3]) == pytest.approx(-2.992634740182, rel=1e-11)
+
+
+def test_momentum_with_beta_zero_is_gradient_descent():
+    gd = gradient_descent(GELU, x, -3, sp.Rational(1, 10), 4)
+    mom = momentum(GELU, x, -3, sp.Rational(1, 10), 0, 4, reading="new")
+    assert [float(a) for a in gd.points] == pytest.approx([float(b) for b in mom.points], abs=1e-25)
+
+
+def test_unknown_reading_is_rejected():
+    with pytest.raises(ValueError, match="reading"):
+        momentum(GELU, x, 0, 1, sp.Rational(1, 2), 2, reading="middle")
+
+
+def test_non_numeric_gradient_is_reported():
+    y = sp.Symbol("y")
+    with pytest.raises(ValueError, match="not a finite real number"):
+        gradient_descent(x * y, x, 0, 1, 1)
+
+
+def test_gradient_is_symbolic_diff():
+    assert sp.simplify(gradient(x**3, x) - 3 * x**2) == 0
+
+
+def test_float_references():
+    assert central_difference(math.sin, 0.3) == pytest.approx(math.cos(0.3), abs=1e-9)
+    assert float_gradient_descent(lambda t: t * t, 1.0, 0.25, 2) == pytest.approx([0.5, 0.25])
+    assert float_momentum(lambda t: t * t, 1.0, 0.25, 0.0, 2) == pytest.approx([0.5, 0.25])
+    assert float_gelu(-800.0) == pytest.approx(0.0) and float_gelu(800.0) == 800.0
+    assert float_golden_section(lambda t: (t - 0.3) ** 2, -1, 1) == pytest.approx(0.3, abs=1e-7)
