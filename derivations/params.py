@@ -66,6 +66,8 @@ def _parse_choice(param: Param, text: str) -> str:
 
 
 def _parse_bool(param: Param, text: str) -> bool:
+    if text.lower() not in BOOLEANS:
+        raise ValueError(text)
     return BOOLEANS[text.lower()]
 
 
