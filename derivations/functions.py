@@ -44,3 +44,11 @@ class relu(sp.Function):
 def elementary(expr: sp.Basic) -> sp.Basic:
     """Rewrite named activations into exp/Max so lambdify and mpmath can evaluate them."""
     return expr.replace(sigmoid, lambda a: 1 / (1 + sp.exp(-a))).replace(relu, lambda a: sp.Max(0, a))
+
+
+def numpy_function(args, expr: sp.Basic):
+    """``lambdify`` to NumPy without ``from numpy import *`` (which drags in numpy.f2py,
+    numpy.testing and numpy.ma, a third of the CLI's start-up)."""
+    import numpy
+
+    return sp.lambdify(args, elementary(expr), modules=[numpy])

@@ -4,7 +4,7 @@ import numpy as np
 import sympy as sp
 
 from derivations.checks import max_abs_error, numeric_gradient
-from derivations.functions import elementary, sigmoid
+from derivations.functions import numpy_function, sigmoid
 from derivations.model import Param, Problem
 from derivations.symbols import partial
 
@@ -56,7 +56,7 @@ def solve(p, sol):
 
 
 def _at(expr, logits, label=0):
-    f = sp.lambdify((z1, z2, y), elementary(sp.sympify(expr)), "numpy")
+    f = numpy_function((z1, z2, y), sp.sympify(expr))
     return np.broadcast_to(f(logits[:, 0], logits[:, 1], label), (len(logits),))
 
 

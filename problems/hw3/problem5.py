@@ -4,7 +4,7 @@ added to a network after training."""
 import numpy as np
 import sympy as sp
 
-from derivations.functions import elementary, sigmoid
+from derivations.functions import numpy_function, sigmoid
 from derivations.model import Param, Problem
 
 z = sp.Symbol("z", real=True)
@@ -59,7 +59,7 @@ def solve(p, sol):
 
 
 def _evaluate(expr, grid=GRID):
-    f = sp.lambdify(z, elementary(sp.sympify(expr)), "numpy")
+    f = numpy_function(z, sp.sympify(expr))
     return np.broadcast_to(np.asarray(f(grid), dtype=float), grid.shape)
 
 
