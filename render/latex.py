@@ -2,10 +2,36 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
 from derivations.symbols import prime_of, split_partial
+
+
+SUBSCRIPT_DIGITS = dict(zip("₀₁₂₃₄₅₆₇₈₉", "0123456789"))
+
+
+def ascii_symbol_name(name: str) -> str:
+    """Spell Unicode in a symbol name the way SymPy's LaTeX printer understands:
+    ``θ₁`` → ``theta_1``, ``ℓ`` → ``ell``, ``ŷ`` → ``yhat``."""
+    out = ""
+    for ch in unicodedata.normalize("NFC", name):
+        if ch.isascii():
+            out += ch
+        elif ch in SUBSCRIPT_DIGITS:
+            out += ("" if out.endswith("_") else "_") + SUBSCRIPT_DIGITS[ch]
+        elif ch == "ℓ":
+            out += "ell"
+        elif unicodedata.name(ch, "").startswith("GREEK "):
+            letter = unicodedata.name(ch).split()[-1].lower()
+            out += letter.capitalize() if "CAPITAL" in unicodedata.name(ch) else letter
+        elif len(unicodedata.normalize("NFD", ch)) == 2 and unicodedata.normalize("NFD", ch)[1] == "\u0302":
+            out += unicodedata.normalize("NFD", ch)[0] + "hat"
+        else:
+            raise ValueError(f"symbol name {name!r}: no LaTeX spelling for {ch!r}")
+    return out
 
 
 class SheetLatexPrinter(LatexPrinter):
@@ -19,8 +45,9 @@ class SheetLatexPrinter(LatexPrinter):
     def _print_Symbol(self, expr, style="plain"):
         parts = split_partial(expr.name)
         if parts is None:
-            return super()._print_Symbol(expr, style)
-        num, den = (self._print(sp.Symbol(p)) for p in parts)
+            ascii_name = ascii_symbol_name(expr.name)
+            return super()._print_Symbol(expr if ascii_name == expr.name else sp.Symbol(ascii_name), style)
+        num, den = (self._print(sp.Symbol(ascii_symbol_name(p))) for p in parts)
         return rf"\frac{{\partial {num}}}{{\partial {den}}}"
 
     def _print_Derivative(self, expr):
@@ -44,6 +71,11 @@ class SheetLatexPrinter(LatexPrinter):
 
     def _print_MatrixSymbol(self, expr):
         return self._print_Symbol(sp.Symbol(expr.name))
+
+    def _print_Transpose(self, expr):
+        if isinstance(expr.arg, sp.MatrixSymbol) and split_partial(expr.arg.name):
+            return rf"\left({self._print(expr.arg)}\right)^{{T}}"
+        return super()._print_Transpose(expr)
 
 
 def latex(expr) -> str:

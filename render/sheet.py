@@ -19,7 +19,8 @@ MATH = {"σ": r"\sigma", "η": r"\eta", "β": r"\beta", "α": r"\alpha", "ε": r
         "∇": r"\nabla", "≤": r"\le", "≥": r"\ge", "≠": r"\ne", "≈": r"\approx", "×": r"\times",
         "·": r"\cdot", "⋅": r"\cdot", "→": r"\to", "∈": r"\in", "∞": r"\infty", "‖": r"\|", "√": r"\surd",
         "−": "-", "±": r"\pm", "′": "'", "ᵀ": "^{T}", "²": "^{2}", "³": "^{3}", "ⁿ": "^{n}", "⊙": r"\odot",
-        "ŷ": r"\hat{y}", "ℓ": r"\ell", "⌊": r"\lfloor", "⌋": r"\rfloor", "…": r"\dots", "∑": r"\sum"}
+        "ŷ": r"\hat{y}", "ℓ": r"\ell", "⌊": r"\lfloor", "⌋": r"\rfloor", "…": r"\dots", "∑": r"\sum", "γ": r"\gamma", "←": r"\leftarrow", "ρ": r"\rho", "τ": r"\tau", "π": r"\pi", "φ": r"\phi",
+        "ω": r"\omega", "Δ": r"\Delta", "⌈": r"\lceil", "⌉": r"\rceil", "⊤": "^{T}", "∘": r"\circ", "≡": r"\equiv"}
 TEXT = {"—": "---", "–": "--", "“": "``", "”": "''", "’": "'", "‘": "`", "•": r"\textbullet{}", "\u00a0": "~"}
 SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉ₙₖᵢⱼ", "0123456789nkij"))
 

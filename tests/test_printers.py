@@ -32,3 +32,9 @@ def test_sigmoid_prints_as_sigma():
 
 def test_prose_becomes_plain_ascii_latex():
     assert tex_text("σ′(h) ≥ 0 for ŷ₁ & 50%") == r"$\sigma'$(h) $\ge$ 0 for $\hat{y}_{1}$ \& 50\%"
+
+
+def test_unicode_symbol_names_become_latex_commands():
+    assert latex(partial("ℓ", "θ")) == r"\frac{\partial \ell}{\partial \theta}"
+    assert latex(sp.Symbol("θ₁")) == r"\theta_{1}"
+    assert latex(sp.Symbol("ŷ")) == r"\hat{y}"
