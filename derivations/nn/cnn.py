@@ -1,0 +1,192 @@
+"""The airbench-style CIFAR-10 network (Jordan, 2024) on the NumPy backend, NHWC.
+
+    whiten: conv 2×2 (3→24, weights from the data, frozen) → GELU
+    3 × block: conv 3×3 → max-pool 2 → BN → GELU → conv 3×3 → BN → GELU   (widths 64/256/256)
+    max-pool 3 → flatten → linear (no bias) → ×1/9
+
+The whitening convolution's 24 filters are the 12 eigenvectors of the covariance of the
+2×2×3 training patches, each scaled by 1/√(λ + ε), and their negatives (so a following
+GELU sees both signs): the first layer decorrelates its inputs before any training.
+The BatchNorm scales are frozen at 1 (only the shifts are learnt) and the output is
+scaled by 1/9, as in airbench94.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from derivations import layerspec as ls
+from derivations.nn.activations import GELU
+from derivations.nn.base import Layer
+from derivations.nn.conv import Conv2d, im2col
+from derivations.nn.layers import Flatten, Linear, Sequential
+from derivations.nn.normalization import BatchNorm2d, named_buffers
+from derivations.nn.pooling import MaxPool2d
+
+FULL_WIDTHS = (64, 256, 256)
+
+
+class Scale(Layer):
+    """z = c·x (airbench's output scaling); ∂L/∂x = c·∂L/∂z."""
+
+    def __init__(self, factor: float):
+        self.factor = factor
+
+    @property
+    def label(self) -> str:
+        return f"Scale({self.factor:.4g})"
+
+    def forward(self, x):
+        return x * x.dtype.type(self.factor)
+
+    def backward(self, dz):
+        return dz * dz.dtype.type(self.factor)
+
+
+def conv_group(c_in: int, c_out: int, rng, dtype, bn_momentum: float, bn_eps: float,
+               frozen_scale: bool, gelu: str) -> list[Layer]:
+    def bn():
+        return BatchNorm2d(c_out, momentum=bn_momentum, eps=bn_eps, frozen_scale=frozen_scale, dtype=dtype)
+    return [Conv2d(c_in, c_out, 3, padding=1, bias=False, rng=rng, dtype=dtype), MaxPool2d(2), bn(), GELU(gelu),
+            Conv2d(c_out, c_out, 3, padding=1, bias=False, rng=rng, dtype=dtype), bn(), GELU(gelu)]
+
+
+class CifarCNN(Layer):
+    """``forward(x)`` on NHWC float images (normalised) → logits (N, 10).
+
+    ``body`` is the convolutional part (its shapes are checked against
+    :func:`layerspec`), ``head`` the flatten/linear/scale part. ``whiten`` is ``body[0]``.
+    """
+
+    def __init__(self, widths=FULL_WIDTHS, *, classes: int = 10, whiten_kernel: int = 2,
+                 bn_momentum: float = 0.4, bn_eps: float = 1e-12, frozen_bn_scale: bool = True,
+                 scaling_factor: float = 1 / 9, gelu: str = "none", seed: int = 0, dtype=np.float32):
+        rng = np.random.default_rng(seed)
+        w1, w2, w3 = (int(w) for w in widths)
+        whiten_width = 2 * 3 * whiten_kernel ** 2
+        self.config = dict(widths=[w1, w2, w3], classes=classes, whiten_kernel=whiten_kernel,
+                           bn_momentum=bn_momentum, bn_eps=bn_eps, frozen_bn_scale=frozen_bn_scale,
+                           scaling_factor=scaling_factor, gelu=gelu, dtype=np.dtype(dtype).name)
+        group = dict(rng=rng, dtype=dtype, bn_momentum=bn_momentum, bn_eps=bn_eps,
+                     frozen_scale=frozen_bn_scale, gelu=gelu)
+        self.body = Sequential(
+            Conv2d(3, whiten_width, whiten_kernel, bias=True, frozen_weight=True, rng=rng, dtype=dtype),
+            GELU(gelu),
+            *conv_group(whiten_width, w1, **group),
+            *conv_group(w1, w2, **group),
+            *conv_group(w2, w3, **group),
+            MaxPool2d(3),
+        )
+        self.head = Sequential(Flatten(), Linear(w3, classes, bias=False, layout="out_in", rng=rng, dtype=dtype),
+                               Scale(scaling_factor))
+        self.head.require_input_grad()
+        self.dtype = np.dtype(dtype)
+
+    @property
+    def whiten(self) -> Conv2d:
+        return self.body[0]
+
+    @property
+    def label(self) -> str:
+        return "CifarCNN(" + "/".join(map(str, self.config["widths"])) + ")"
+
+    def layerspec(self) -> list:
+        """The body as :mod:`derivations.layerspec` records, one per layer."""
+        out = []
+        for layer in self.body:
+            if isinstance(layer, Conv2d):
+                out.append(ls.Conv(layer.kernel_size[0], layer.out_channels, padding=layer.padding[0],
+                                   bias=layer.b is not None))
+            elif isinstance(layer, MaxPool2d):
+                out.append(ls.Pool(layer.kernel_size[0]))
+            elif isinstance(layer, BatchNorm2d):
+                out.append(ls.BatchNorm())
+            else:
+                out.append(ls.Activation("gelu"))
+        return out
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return self.head.forward(self.body.forward(x))
+
+    def backward(self, grad: np.ndarray) -> None:
+        self.body.backward(self.head.backward(grad))
+
+    def trainable_parameters(self):
+        """(BatchNorm shifts, everything else that learns): airbench gives them different
+        learning rates. The frozen whitening weight is in neither."""
+        norm, other = [], []
+        for layer in _walk_layers(self):
+            if isinstance(layer, BatchNorm2d):
+                norm.extend(layer.parameters())
+            elif isinstance(layer, Conv2d):
+                other.extend(layer.trainable_parameters())
+            elif isinstance(layer, Linear):
+                other.extend(layer.parameters())
+        return norm, other
+
+    # -- data-dependent initialisation -----------------------------------------------------
+    def init_whitening(self, images: np.ndarray, eps: float = 5e-4) -> None:
+        """Set the whitening filters from (normalised, NHWC) training images."""
+        conv = self.whiten
+        k = conv.kernel_size
+        patches = im2col(images.astype(np.float64), k)               # (patches, kh·kw·3)
+        covariance = patches.T @ patches / len(patches)
+        eigenvalues, eigenvectors = np.linalg.eigh(covariance)
+        filters = eigenvectors / np.sqrt(eigenvalues + eps)          # one filter per column
+        weights = np.concatenate([filters, -filters], axis=1)
+        conv.W.data[...] = weights.reshape(conv.W.shape).astype(conv.W.dtype)
+
+    # -- persistence ---------------------------------------------------------------------
+    def state(self) -> dict[str, np.ndarray]:
+        """Every parameter and buffer by dotted name (views, not copies)."""
+        arrays = {name: p.data for name, p in self.named_parameters()}
+        arrays.update(named_buffers(self))
+        return arrays
+
+    def save(self, path, extra: dict | None = None) -> None:
+        from pathlib import Path
+
+        from derivations.nn.checkpoint import CONFIG_KEY
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        arrays = dict(self.state())
+        arrays[CONFIG_KEY] = np.array(json.dumps({"class": type(self).__name__, **self.config, **(extra or {})}))
+        with open(path, "wb") as f:
+            np.savez(f, **arrays)
+
+    def load_state(self, data, source: str = "model") -> None:
+        from derivations.errors import UserError
+        wanted = self.state()
+        missing = sorted(set(wanted) - set(data.files))
+        if missing:
+            raise UserError(f"{source}: not a checkpoint of this network (missing {', '.join(missing[:3])})")
+        for name, array in wanted.items():
+            saved = data[name]
+            if saved.shape != array.shape:
+                raise UserError(f"{source}: {name} has shape {saved.shape}, this network expects "
+                                f"{array.shape} (saved with other widths?)")
+            array[...] = saved
+
+    @classmethod
+    def load(cls, path) -> CifarCNN:
+        from derivations.errors import UserError
+        from derivations.nn.checkpoint import CONFIG_KEY, _open
+        with _open(path) as data:
+            if CONFIG_KEY not in data.files:
+                raise UserError(f"{path}: no model configuration stored; not a derivations model")
+            config = json.loads(str(data[CONFIG_KEY]))
+            if config.pop("class", None) != cls.__name__:
+                raise UserError(f"{path}: not a {cls.__name__} model")
+            known = {k: config[k] for k in ("widths", "classes", "whiten_kernel", "bn_momentum", "bn_eps",
+                                            "frozen_bn_scale", "scaling_factor", "gelu") if k in config}
+            model = cls(**known, dtype=np.dtype(config.get("dtype", "float32")))
+            model.load_state(data, str(path))
+        return model
+
+
+def _walk_layers(layer):
+    yield layer
+    for child in layer.children():
+        yield from _walk_layers(child)

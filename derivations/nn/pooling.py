@@ -1,0 +1,153 @@
+"""Pooling on NHWC arrays: MaxPool2d, AvgPool2d and global average pooling.
+
+Max and average pooling loop over the ``kh·kw`` kernel offsets (4 for a 2×2 pool), each
+step one vectorised pass over a strided slice of the whole batch, so there is no Python
+loop over samples or pixels and no (N, H', W', kh, kw, C) copy.
+
+MaxPool2d keeps ``argmax``: the offset (0 … kh·kw−1) of the winning input in each window,
+the first one on ties as PyTorch does, and routes ∂L/∂z there. AvgPool2d divides by
+``kh·kw`` including padded zeros (PyTorch's default ``count_include_pad=True``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from derivations.nn.base import Layer, LayerInputError
+from derivations.nn.conv import output_size, pad_hw, pair
+
+
+class _Pool2d(Layer):
+    def __init__(self, kernel_size, stride=None, padding=0):
+        self.kernel_size = pair(kernel_size, "kernel_size")
+        self.stride = self.kernel_size if stride is None else pair(stride, "stride")
+        self.padding = pair(padding, "padding")
+        if min(self.kernel_size) < 1 or min(self.stride) < 1 or min(self.padding) < 0:
+            raise ValueError(f"{type(self).__name__}: kernel and stride must be ≥ 1 and padding ≥ 0")
+        if self.padding[0] * 2 > self.kernel_size[0] or self.padding[1] * 2 > self.kernel_size[1]:
+            raise ValueError(f"{type(self).__name__}: padding must be at most half the kernel "
+                             f"(got p={self.padding}, k={self.kernel_size}), as in PyTorch")
+        self.input_shape: tuple[int, ...] | None = None
+
+    @property
+    def label(self) -> str:
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        extra = "" if (sh, sw) == (kh, kw) else f", s{sh}×{sw}"
+        extra += "" if (ph, pw) == (0, 0) else f", p{ph}×{pw}"
+        return f"{type(self).__name__}(k{kh}×{kw}{extra})"
+
+    def output_shape(self, input_shape):
+        n, h, w, c = input_shape
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        return n, output_size(h, kh, sh, ph), output_size(w, kw, sw, pw), c
+
+    def _check(self, x):
+        self.check_input(x, ndim=None)
+        if x.ndim != 4:
+            raise LayerInputError(f"{self.label}: expected an NHWC input (batch, H, W, C), got shape {x.shape}")
+        out = self.output_shape(x.shape)
+        if out[1] < 1 or out[2] < 1:
+            raise LayerInputError(f"{self.label}: input {x.shape} is smaller than the pooling window")
+        return out
+
+    def _offsets(self, out_shape):
+        """(offset index, row slice, column slice) of each kernel offset in the padded input."""
+        _, ho, wo, _ = out_shape
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        for u in range(kh):
+            for v in range(kw):
+                yield u * kw + v, slice(u, u + sh * (ho - 1) + 1, sh), slice(v, v + sw * (wo - 1) + 1, sw)
+
+    def _unpad(self, dxp):
+        (ph, pw), (_, h, w, _) = self.padding, self.input_shape
+        if ph or pw:
+            return np.ascontiguousarray(dxp[:, ph:ph + h, pw:pw + w])
+        return dxp
+
+    def _padded_zeros(self, dtype):
+        n, h, w, c = self.input_shape
+        (ph, pw) = self.padding
+        return np.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=dtype)
+
+
+class MaxPool2d(_Pool2d):
+    """z = max over each window; ∂L/∂x gets ∂L/∂z at the window's (first) maximum."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        out_shape = self._check(x)
+        self.input_shape = x.shape
+        xp = pad_hw(x, self.padding, value=-np.inf)
+        z = None
+        self.argmax = np.zeros(out_shape, dtype=np.uint8 if np.prod(self.kernel_size) < 256 else np.int32)
+        for k, rows, cols in self._offsets(out_shape):
+            s = xp[:, rows, cols]
+            if z is None:
+                z = s.copy()
+                continue
+            better = s > z
+            np.copyto(z, s, where=better)
+            self.argmax[better] = k
+        self.z_shape = out_shape
+        return z
+
+    def backward(self, dz: np.ndarray) -> np.ndarray:
+        if self.input_shape is None:
+            raise LayerInputError(f"{self.label}.backward called before forward")
+        self.check_grad_output(dz, self.z_shape)
+        dxp = self._padded_zeros(dz.dtype)
+        overlapping = self.stride[0] < self.kernel_size[0] or self.stride[1] < self.kernel_size[1]
+        for k, rows, cols in self._offsets(self.z_shape):
+            hit = self.argmax == k
+            if overlapping:
+                dxp[:, rows, cols] += np.where(hit, dz, 0)
+            else:                                    # windows are disjoint: assign, don't add
+                np.copyto(dxp[:, rows, cols], dz, where=hit)
+        return self._unpad(dxp)
+
+
+class AvgPool2d(_Pool2d):
+    """z = mean over each window (padding counts as zeros); ∂L/∂x = ∂L/∂z / (kh·kw) on
+    every input of the window."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        out_shape = self._check(x)
+        self.input_shape = x.shape
+        xp = pad_hw(x, self.padding)
+        z = None
+        for _, rows, cols in self._offsets(out_shape):
+            z = xp[:, rows, cols].copy() if z is None else z.__iadd__(xp[:, rows, cols])
+        z *= x.dtype.type(1.0 / (self.kernel_size[0] * self.kernel_size[1]))
+        self.z_shape = out_shape
+        return z
+
+    def backward(self, dz: np.ndarray) -> np.ndarray:
+        if self.input_shape is None:
+            raise LayerInputError(f"{self.label}.backward called before forward")
+        self.check_grad_output(dz, self.z_shape)
+        share = dz * dz.dtype.type(1.0 / (self.kernel_size[0] * self.kernel_size[1]))
+        dxp = self._padded_zeros(dz.dtype)
+        for _, rows, cols in self._offsets(self.z_shape):
+            dxp[:, rows, cols] += share
+        return self._unpad(dxp)
+
+
+class GlobalAvgPool(Layer):
+    """(N, H, W, C) → (N, C): the mean over all positions; ∂L/∂x = ∂L/∂z / (H·W) everywhere."""
+
+    def __init__(self):
+        self.input_shape: tuple[int, ...] | None = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.check_input(x, ndim=None)
+        if x.ndim != 4:
+            raise LayerInputError(f"{self.label}: expected an NHWC input (batch, H, W, C), got shape {x.shape}")
+        self.input_shape = x.shape
+        return x.mean(axis=(1, 2))
+
+    def backward(self, dz: np.ndarray) -> np.ndarray:
+        if self.input_shape is None:
+            raise LayerInputError(f"{self.label}.backward called before forward")
+        n, h, w, c = self.input_shape
+        self.check_grad_output(dz, (n, c))
+        share = dz * dz.dtype.type(1.0 / (h * w))
+        return np.broadcast_to(share[:, None, None, :], self.input_shape).copy()
