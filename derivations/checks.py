@@ -87,9 +87,9 @@ def numeric_jacobian(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, eps: 
     for idx in np.ndindex(x.shape):
         saved = x[idx]
         x[idx] = saved + eps
-        up = np.ravel(f(x))
+        up = np.array(f(x), dtype=float).ravel()  # a copy: f may return x itself or a view of it
         x[idx] = saved - eps
-        down = np.ravel(f(x))
+        down = np.array(f(x), dtype=float).ravel()
         x[idx] = saved
         columns.append((up - down) / (2 * eps))
     return np.stack(columns, axis=1)

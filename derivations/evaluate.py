@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keyword
 from typing import Any
 
 import numpy as np
@@ -45,6 +46,16 @@ def free_names(expr: sp.Basic) -> set[str]:
     return names
 
 
+def lambdify_safe(expr: sp.Basic) -> tuple[sp.Basic, dict]:
+    """``expr`` with every MatrixSymbol whose name is not an identifier (such as ∂ℓ/∂ŷ) renamed,
+    and the renaming. ``lambdify`` would replace such a symbol by a *scalar* Dummy, silently
+    turning its matrix products into elementwise ones."""
+    unsafe = sorted((m for m in expr.atoms(sp.MatrixSymbol)
+                     if not m.name.isidentifier() or keyword.iskeyword(m.name)), key=lambda m: m.name)
+    renames = {m: sp.MatrixSymbol(f"_matrix{i}", *m.shape) for i, m in enumerate(unsafe)}
+    return (expr.xreplace(renames) if renames else expr), renames
+
+
 def evaluate(expr: sp.Basic, solution: Solution, values: dict[str, Any]) -> Any:
     """Evaluate a formula answer numerically; ``None`` if it involves undefined functions."""
     if expr.atoms(sp.core.function.AppliedUndef):
@@ -61,7 +72,8 @@ def evaluate(expr: sp.Basic, solution: Solution, values: dict[str, Any]) -> Any:
     if missing:
         raise UserError(f"--values is missing {', '.join(missing)} for answer formula {expr}")
     lookup = {s.name: s for s in expr.free_symbols} | {m.name: m for m in expr.atoms(sp.MatrixSymbol)}
-    function = sp.lambdify([lookup[n] for n in needed], elementary(expr), modules="numpy")
+    safe_expr, renames = lambdify_safe(expr)
+    function = sp.lambdify([renames.get(lookup[n], lookup[n]) for n in needed], elementary(safe_expr), modules="numpy")
     try:
         with np.errstate(all="raise"):
             result = function(*(np.asarray(known[n], dtype=float) if np.ndim(known[n]) else known[n] for n in needed))

@@ -35,6 +35,11 @@ class TerminalPrinter(PrettyPrinter):
     def _print_MatrixSymbol(self, expr):
         return self._print_Symbol(sp.Symbol(expr.name))
 
+    def _print_Transpose(self, expr):
+        if isinstance(expr.arg, sp.MatrixSymbol) and split_partial(expr.arg.name):  # (∂ℓ/∂W)ᵀ, not ∂ℓ/∂Wᵀ
+            return prettyForm(*self._print(expr.arg).parens()) ** prettyForm("T")
+        return super()._print_Transpose(expr)
+
     def _print_Derivative(self, expr):
         if prime_of(expr) is not None:
             return self._print_Subs(expr)
@@ -72,6 +77,11 @@ class InlinePrinter(StrPrinter):
 
     def _print_MatrixSymbol(self, expr):
         return self._print_Symbol(sp.Symbol(expr.name))
+
+    def _print_Transpose(self, expr):
+        if isinstance(expr.arg, sp.MatrixSymbol) and split_partial(expr.arg.name):
+            return f"({self._print(expr.arg)}).T"
+        return super()._print_Transpose(expr)
 
     def _print_Derivative(self, expr):
         if prime_of(expr) is not None:
