@@ -157,3 +157,15 @@ def test_wrong_gradient_shape_and_label_shape_are_clear_errors():
         layer.backward(np.zeros((4, 3), dtype=np.float32))
     with pytest.raises(LayerInputError, match=r"labels of shape \(4,\).*\(5,\)"):
         SoftmaxCrossEntropy().forward(np.zeros((4, 3)), np.zeros(5, dtype=int))
+
+
+def test_blas_thread_count_can_be_set_at_run_time():
+    from derivations.nn.threads import auto_threads, get_blas_threads, set_blas_threads
+    before = get_blas_threads()
+    if before is None:
+        pytest.skip("numpy is not linked against OpenBLAS here")
+    try:
+        assert set_blas_threads(1) and get_blas_threads() == 1
+    finally:
+        set_blas_threads(before)
+    assert 1 <= auto_threads() <= (__import__("os").cpu_count() or 1)
