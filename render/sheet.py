@@ -19,36 +19,41 @@ MATH = {"σ": r"\sigma", "η": r"\eta", "β": r"\beta", "α": r"\alpha", "ε": r
         "∇": r"\nabla", "≤": r"\le", "≥": r"\ge", "≠": r"\ne", "≈": r"\approx", "×": r"\times",
         "·": r"\cdot", "⋅": r"\cdot", "→": r"\to", "∈": r"\in", "∞": r"\infty", "‖": r"\|", "√": r"\surd",
         "−": "-", "±": r"\pm", "′": "'", "ᵀ": "^{T}", "²": "^{2}", "³": "^{3}", "ⁿ": "^{n}", "⊙": r"\odot",
-        "ŷ": r"\hat{y}", "ℓ": r"\ell", "⌊": r"\lfloor", "⌋": r"\rfloor", "…": r"\dots", "∑": r"\sum", "γ": r"\gamma", "←": r"\leftarrow", "ρ": r"\rho", "τ": r"\tau", "π": r"\pi", "φ": r"\phi",
-        "ω": r"\omega", "Δ": r"\Delta", "⌈": r"\lceil", "⌉": r"\rceil", "⊤": "^{T}", "∘": r"\circ", "≡": r"\equiv"}
+        "ℓ": r"\ell", "⌊": r"\lfloor", "⌋": r"\rfloor", "…": r"\dots", "∑": r"\sum", "γ": r"\gamma", "←": r"\leftarrow", "ρ": r"\rho", "τ": r"\tau", "π": r"\pi", "φ": r"\phi",
+        "ω": r"\omega", "Δ": r"\Delta", "⌈": r"\lceil", "⌉": r"\rceil", "⊤": "^{T}", "∘": r"\circ", "≡": r"\equiv", "ℝ": r"\mathbb{R}", "↦": r"\mapsto"}
 TEXT = {"—": "---", "–": "--", "“": "``", "”": "''", "’": "'", "‘": "`", "•": r"\textbullet{}", "\u00a0": "~"}
-SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉ₙₖᵢⱼ", "0123456789nkij"))
+SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉ₙₖᵢⱼₜ", "0123456789nkijt"))
+SUPERSCRIPTS = dict(zip("⁰¹⁴⁵⁶⁷⁸⁹⁻⁺ᶻˣⁱᵗ", "0145678 9-+zxit".replace(" ", "")))
+
+
+ACCENTS = {"\u0302": r"\hat", "\u0303": r"\tilde", "\u0304": r"\bar", "\u0307": r"\dot"}
 
 
 def tex_text(text: str) -> str:
     """Unicode prose to LaTeX text mode (special characters escaped, symbols as math)."""
     out = []
-    for ch in text:
-        if ch in SPECIALS:
+    chars = unicodedata.normalize("NFD", text)
+    for i, ch in enumerate(chars):
+        accent = ACCENTS.get(chars[i + 1]) if i + 1 < len(chars) else None
+        if ch in ACCENTS:
+            continue
+        if accent:
+            out.append(rf"${accent}{{{MATH.get(ch, ch)}}}$")
+        elif ch in SPECIALS:
             out.append(SPECIALS[ch])
         elif ch in MATH:
             out.append(f"${MATH[ch]}$")
         elif ch in SUBSCRIPTS:
             out.append(f"$_{{{SUBSCRIPTS[ch]}}}$")
+        elif ch in SUPERSCRIPTS:
+            out.append(f"$^{{{SUPERSCRIPTS[ch]}}}$")
         elif ch in TEXT:
             out.append(TEXT[ch])
         elif ord(ch) < 128:
             out.append(ch)
         else:
-            out.append(_accented(ch))
+            raise ValueError(f"no LaTeX mapping for character {ch!r} (U+{ord(ch):04X}); add it to render/sheet.py")
     return re.sub(r"\$\$", "", "".join(out))
-
-
-def _accented(ch: str) -> str:
-    base = unicodedata.normalize("NFD", ch)
-    if len(base) == 2 and base[1] == "\u0302":
-        return rf"$\hat{{{base[0]}}}$"
-    raise ValueError(f"no LaTeX mapping for character {ch!r} (U+{ord(ch):04X}); add it to render/sheet.py")
 
 
 def problem_fragment(solution: Solution, results: list[CheckResult], figures: dict[str, str] | None = None) -> str:

@@ -26,3 +26,12 @@ def test_json_has_the_documented_shape(problem_id):
     for check in data["checks"]:
         assert {"name", "passed", "max_abs_error"} <= set(check)
         assert check["passed"] is True
+
+
+@pytest.mark.parametrize("problem_id", registry.problem_ids())
+def test_latex_fragment_is_plain_ascii(problem_id):
+    """pdflatex reads ASCII: every character of prose and formulas must have a LaTeX spelling."""
+    from derivations.render.sheet import problem_fragment
+
+    solution = registry.load(problem_id).solve()
+    assert problem_fragment(solution, solution.run_checks()).isascii()
