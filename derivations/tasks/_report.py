@@ -19,7 +19,7 @@ def write_json(path: Path, data: dict) -> Path:
     return path
 
 
-def plot_curves(history, path: Path, title: str) -> Path:
+def plot_curves(history, path: Path, title: str, loss_label: str = "cross-entropy loss") -> Path:
     """Train and test loss (left) and error (right) per epoch."""
     import matplotlib
     matplotlib.use("Agg")
@@ -29,7 +29,7 @@ def plot_curves(history, path: Path, title: str) -> Path:
     fig, (ax_loss, ax_err) = plt.subplots(1, 2, figsize=(10, 4))
     ax_loss.plot(epochs, history.column("train_loss"), label="train")
     ax_loss.plot(epochs, history.column("test_loss"), label="test")
-    ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
+    ax_loss.set(xlabel="epoch", ylabel=loss_label, title="loss")
     ax_err.plot(epochs, [100 * e for e in history.column("train_error")], label="train")
     ax_err.plot(epochs, [100 * e for e in history.column("test_error")], label="test")
     ax_err.set(xlabel="epoch", ylabel="error (%)", title="error", yscale="log")
