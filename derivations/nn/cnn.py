@@ -14,11 +14,12 @@ scaled by 1/9, as in airbench94.
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 
 from derivations import layerspec as ls
-from derivations.nn.activations import GELU
+from derivations.nn.activations import GELU, Activation
 from derivations.nn.base import Layer
 from derivations.nn.conv import Conv2d, im2col
 from derivations.nn.layers import Flatten, Linear, Sequential
@@ -45,12 +46,59 @@ class Scale(Layer):
         return dz * dz.dtype.type(self.factor)
 
 
+class GELUTanh(Activation):
+    """a = ½ z (1 + tanh u), u = √(2/π)(z + 0.044715 z³): the tanh form of GELU (PyTorch's
+    ``approximate="tanh"``), within 1e-3 of z Φ(z) and ~50× faster in NumPy than
+    ``scipy.special.ndtr`` because ``np.tanh`` is vectorised.
+
+    da/dz = ½(1 + t) + ½ z (1 − t²) √(2/π)(1 + 3·0.044715 z²), with t = tanh u.
+    """
+
+    C = math.sqrt(2.0 / math.pi)
+
+    @property
+    def label(self):
+        return "GELU(tanh)"
+
+    def _forward(self, z):
+        f = z.dtype.type
+        u = z * z
+        u *= f(0.044715 * self.C)
+        u += f(self.C)
+        u *= z
+        self.t = np.tanh(u, out=u)
+        a = self.t + f(1.0)
+        a *= z
+        a *= f(0.5)
+        return a
+
+    def _backward(self, da):
+        f, z, t = da.dtype.type, self.z, self.t
+        du = z * z
+        du *= f(3 * 0.044715 * self.C)
+        du += f(self.C)
+        sech2 = t * t
+        np.subtract(f(1.0), sech2, out=sech2)
+        du *= sech2
+        du *= z
+        du += t
+        du += f(1.0)
+        du *= f(0.5)
+        du *= da
+        return du
+
+
+def make_gelu(kind: str) -> Activation:
+    """``tanh`` (default, fast), ``none`` (exact, via ndtr) or ``sigmoid`` (z σ(1.702 z))."""
+    return GELUTanh() if kind == "tanh" else GELU(kind)
+
+
 def conv_group(c_in: int, c_out: int, rng, dtype, bn_momentum: float, bn_eps: float,
                frozen_scale: bool, gelu: str) -> list[Layer]:
     def bn():
         return BatchNorm2d(c_out, momentum=bn_momentum, eps=bn_eps, frozen_scale=frozen_scale, dtype=dtype)
-    return [Conv2d(c_in, c_out, 3, padding=1, bias=False, rng=rng, dtype=dtype), MaxPool2d(2), bn(), GELU(gelu),
-            Conv2d(c_out, c_out, 3, padding=1, bias=False, rng=rng, dtype=dtype), bn(), GELU(gelu)]
+    return [Conv2d(c_in, c_out, 3, padding=1, bias=False, rng=rng, dtype=dtype), MaxPool2d(2), bn(), make_gelu(gelu),
+            Conv2d(c_out, c_out, 3, padding=1, bias=False, rng=rng, dtype=dtype), bn(), make_gelu(gelu)]
 
 
 class CifarCNN(Layer):
@@ -62,7 +110,7 @@ class CifarCNN(Layer):
 
     def __init__(self, widths=FULL_WIDTHS, *, classes: int = 10, whiten_kernel: int = 2,
                  bn_momentum: float = 0.4, bn_eps: float = 1e-12, frozen_bn_scale: bool = True,
-                 scaling_factor: float = 1 / 9, gelu: str = "none", seed: int = 0, dtype=np.float32):
+                 scaling_factor: float = 1 / 9, gelu: str = "tanh", seed: int = 0, dtype=np.float32):
         rng = np.random.default_rng(seed)
         w1, w2, w3 = (int(w) for w in widths)
         whiten_width = 2 * 3 * whiten_kernel ** 2
@@ -73,7 +121,7 @@ class CifarCNN(Layer):
                      frozen_scale=frozen_bn_scale, gelu=gelu)
         self.body = Sequential(
             Conv2d(3, whiten_width, whiten_kernel, bias=True, frozen_weight=True, rng=rng, dtype=dtype),
-            GELU(gelu),
+            make_gelu(gelu),
             *conv_group(whiten_width, w1, **group),
             *conv_group(w1, w2, **group),
             *conv_group(w2, w3, **group),

@@ -4,8 +4,8 @@ Max and average pooling loop over the ``kh·kw`` kernel offsets (4 for a 2×2 po
 step one vectorised pass over a strided slice of the whole batch, so there is no Python
 loop over samples or pixels and no (N, H', W', kh, kw, C) copy.
 
-MaxPool2d keeps ``argmax``: the offset (0 … kh·kw−1) of the winning input in each window,
-the first one on ties as PyTorch does, and routes ∂L/∂z there. AvgPool2d divides by
+MaxPool2d routes ∂L/∂z to the winning input of each window, the first one on ties as
+PyTorch does. AvgPool2d divides by
 ``kh·kw`` including padded zeros (PyTorch's default ``count_include_pad=True``).
 """
 
@@ -71,37 +71,47 @@ class _Pool2d(Layer):
 
 
 class MaxPool2d(_Pool2d):
-    """z = max over each window; ∂L/∂x gets ∂L/∂z at the window's (first) maximum."""
+    """z = max over each window; ∂L/∂x gets ∂L/∂z at the window's (first) maximum.
+
+    The forward pass is only ``np.maximum`` over the offsets (no argmax bookkeeping, which
+    costs ten times more in NumPy); backward recovers each window's winner by comparing
+    the input with z, offset by offset, claiming each window once so ties go to the first
+    maximum in row-major window order, as in PyTorch.
+    """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         out_shape = self._check(x)
         self.input_shape = x.shape
-        xp = pad_hw(x, self.padding, value=-np.inf)
+        self.xp = xp = pad_hw(x, self.padding, value=-np.inf)
         z = None
-        self.argmax = np.zeros(out_shape, dtype=np.uint8 if np.prod(self.kernel_size) < 256 else np.int32)
-        for k, rows, cols in self._offsets(out_shape):
-            s = xp[:, rows, cols]
-            if z is None:
-                z = s.copy()
-                continue
-            better = s > z
-            np.copyto(z, s, where=better)
-            self.argmax[better] = k
-        self.z_shape = out_shape
+        for _, rows, cols in self._offsets(out_shape):
+            z = np.maximum(xp[:, rows, cols], xp[:, rows, cols]) if z is None else np.maximum(z, xp[:, rows, cols], out=z)
+        self.z = z
         return z
+
+    def winner_masks(self):
+        """One boolean array per kernel offset: where that offset holds the window's maximum."""
+        claimed = None
+        for _, rows, cols in self._offsets(self.z.shape):
+            hit = np.equal(self.xp[:, rows, cols], self.z)
+            if claimed is None:
+                claimed = hit.copy()
+            else:
+                hit &= ~claimed
+                claimed |= hit
+            yield rows, cols, hit
 
     def backward(self, dz: np.ndarray) -> np.ndarray:
         if self.input_shape is None:
             raise LayerInputError(f"{self.label}.backward called before forward")
-        self.check_grad_output(dz, self.z_shape)
+        self.check_grad_output(dz, self.z.shape)
         dxp = self._padded_zeros(dz.dtype)
         overlapping = self.stride[0] < self.kernel_size[0] or self.stride[1] < self.kernel_size[1]
-        for k, rows, cols in self._offsets(self.z_shape):
-            hit = self.argmax == k
+        for rows, cols, hit in self.winner_masks():
             if overlapping:
-                dxp[:, rows, cols] += np.where(hit, dz, 0)
-            else:                                    # windows are disjoint: assign, don't add
-                np.copyto(dxp[:, rows, cols], dz, where=hit)
+                dxp[:, rows, cols] += dz * hit
+            else:                                    # windows are disjoint: write, don't add
+                np.multiply(dz, hit, out=dxp[:, rows, cols])
         return self._unpad(dxp)
 
 

@@ -1,0 +1,185 @@
+"""Benchmark: one training step of the CIFAR-10 CNN in the NumPy backend and in PyTorch.
+
+Same network (airbench widths, tanh GELU), same batch, CPU float32, same thread count; PyTorch in
+channels_last (its faster layout here). Prints the epoch time of each (extrapolated to
+50,000 images), the ratio numpy/torch, the NumPy run's GFLOP/s as a fraction of NumPy's own
+matmul on the same GEMM shapes, a per-layer forward/backward table, and peak RSS.
+
+    python bench/cifar_cnn.py [--preset full|fast] [--batch-size 512] [--steps 3] [--threads N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+
+import numpy as np
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def numpy_net(widths, seed=0):
+    from derivations.nn.cnn import CifarCNN
+    return CifarCNN(widths, seed=seed)
+
+
+def layers_of(model):
+    return list(model.body) + list(model.head)
+
+
+def gemm_shapes(model, batch):
+    """(M, K, N) of the forward GEMM of every convolution and the linear layer; backward
+    does two GEMMs of the same size per layer (the first conv only its weight one, frozen)."""
+    from derivations.nn.conv import Conv2d
+    from derivations.nn.layers import Linear
+    shapes, x = [], np.zeros((batch, 32, 32, 3), np.float32)
+    for layer in layers_of(model):
+        if isinstance(layer, Conv2d):
+            n, ho, wo, co = layer.output_shape(x.shape)
+            kh, kw = layer.kernel_size
+            shapes.append((layer.label, n * ho * wo, kh * kw * layer.in_channels, co,
+                           0 if layer.frozen_weight else 2))
+        elif isinstance(layer, Linear):
+            shapes.append((layer.label, batch, layer.in_features, layer.out_features, 2))
+        x = layer.forward(x)
+    return shapes
+
+
+def matmul_rate(shapes, repeats=2):
+    """NumPy's own float32 GFLOP/s over the network's GEMMs (forward + backward shapes)."""
+    flops, seconds = 0.0, 0.0
+    for _, m, k, n, backward in shapes:
+        a, b = np.ones((m, k), np.float32), np.ones((k, n), np.float32)
+        dz = np.ones((m, n), np.float32)
+        work = [lambda: a @ b] + ([lambda: a.T @ dz, lambda: dz @ b.T] if backward else [])
+        for fn in work:
+            fn()
+            t = time.perf_counter()
+            for _ in range(repeats):
+                fn()
+            seconds += time.perf_counter() - t
+            flops += 2.0 * m * k * n * repeats
+    return flops / seconds / 1e9
+
+
+def step_flops(shapes):
+    return sum(2.0 * m * k * n * (1 + backward) for _, m, k, n, backward in shapes)
+
+
+def time_numpy(model, x, y, steps, warmup):
+    from derivations.nn.losses import SoftmaxCrossEntropy
+    from derivations.nn.optim import SGD
+    norm, other = model.trainable_parameters()
+    opt = SGD(norm + other, 0.01, momentum=0.85, nesterov=True)
+    loss = SoftmaxCrossEntropy(label_smoothing=0.2)
+    layers = layers_of(model)
+    fwd, bwd = np.zeros(len(layers)), np.zeros(len(layers))
+    total = 0.0
+    for step in range(warmup + steps):
+        t_step = time.perf_counter()
+        times_f, times_b = [], []
+        h = x
+        for layer in layers:
+            t = time.perf_counter()
+            h = layer.forward(h)
+            times_f.append(time.perf_counter() - t)
+        loss.forward(h, y)
+        g = loss.backward()
+        for layer in reversed(layers):
+            t = time.perf_counter()
+            g = layer.backward(g)
+            times_b.append(time.perf_counter() - t)
+        opt.step()
+        if step >= warmup:
+            total += time.perf_counter() - t_step
+            fwd += times_f
+            bwd += times_b[::-1]
+    return total / steps, fwd / steps, bwd / steps, [layer.label for layer in layers]
+
+
+def torch_net(widths):
+    import torch
+    from torch import nn
+
+    def group(ci, co):
+        return [nn.Conv2d(ci, co, 3, padding=1, bias=False), nn.MaxPool2d(2), nn.BatchNorm2d(co), nn.GELU(approximate="tanh"),
+                nn.Conv2d(co, co, 3, padding=1, bias=False), nn.BatchNorm2d(co), nn.GELU(approximate="tanh")]
+    w1, w2, w3 = widths
+    net = nn.Sequential(nn.Conv2d(3, 24, 2, bias=True), nn.GELU(approximate="tanh"), *group(24, w1), *group(w1, w2),
+                        *group(w2, w3), nn.MaxPool2d(3), nn.Flatten(), nn.Linear(w3, 10, bias=False))
+    net[0].weight.requires_grad_(False)
+    return net.to(memory_format=torch.channels_last)
+
+
+def time_torch(widths, batch, steps, warmup):
+    import torch
+    net = torch_net(widths)
+    opt = torch.optim.SGD([p for p in net.parameters() if p.requires_grad], lr=0.01, momentum=0.85, nesterov=True)
+    x = torch.randn(batch, 3, 32, 32).contiguous(memory_format=torch.channels_last)
+    y = torch.randint(0, 10, (batch,))
+    crit = torch.nn.CrossEntropyLoss(label_smoothing=0.2)
+    total = 0.0
+    for step in range(warmup + steps):
+        t = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        crit(net(x), y).backward()
+        opt.step()
+        if step >= warmup:
+            total += time.perf_counter() - t
+    return total / steps
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", choices=("full", "fast"), default="full")
+    parser.add_argument("--batch-size", type=int, default=512)
+    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--threads", type=int, help="threads for both (default: all cores)")
+    parser.add_argument("--no-torch", action="store_true")
+    args = parser.parse_args(argv)
+
+    from derivations.tasks.cifar_cnn import PRESETS
+    widths = PRESETS[args.preset]["widths"]
+    from derivations.nn.threads import reuse_freed_memory, set_blas_threads
+    reuse_freed_memory()
+    if args.threads:
+        set_blas_threads(args.threads)
+    b = args.batch_size
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((b, 32, 32, 3)).astype(np.float32)
+    y = rng.integers(0, 10, b)
+    model = numpy_net(widths)
+    shapes = gemm_shapes(model, b)
+    seconds, fwd, bwd, labels = time_numpy(model, x, y, args.steps, args.warmup)
+    rss_numpy = peak_rss_mib()
+    flops = step_flops(shapes)
+    rate = matmul_rate(shapes)
+    epoch = seconds * 50000 / b
+    print(f"network {model.label}, batch {b}, {args.steps} timed steps after {args.warmup} warm-up")
+    print(f"{'layer':34s} {'forward ms':>11s} {'backward ms':>12s}")
+    for label, f, g in zip(labels, fwd, bwd):
+        print(f"{label:34s} {1e3 * f:11.1f} {1e3 * g:12.1f}")
+    print(f"{'total (layers)':34s} {1e3 * fwd.sum():11.1f} {1e3 * bwd.sum():12.1f}")
+    print(f"numpy: {seconds:.3f} s/step, {epoch:.1f} s/epoch (50,000 images), "
+          f"{flops / seconds / 1e9:.1f} GFLOP/s = {flops / seconds / 1e9 / rate:.2f} of numpy matmul "
+          f"on the same GEMM shapes ({rate:.1f} GFLOP/s); GEMMs {flops / 1e9:.1f} GFLOP/step")
+    print(f"peak RSS after numpy run: {rss_numpy:.0f} MiB")
+    if not args.no_torch:
+        import torch
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        t_seconds = time_torch(widths, b, args.steps, args.warmup)
+        t_epoch = t_seconds * 50000 / b
+        print(f"torch {torch.__version__} channels_last, {torch.get_num_threads()} threads: "
+              f"{t_seconds:.3f} s/step, {t_epoch:.1f} s/epoch")
+        print(f"ratio numpy/torch: {epoch / t_epoch:.2f}")
+        print(f"peak RSS (both runs): {peak_rss_mib():.0f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
