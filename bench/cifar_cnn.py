@@ -144,7 +144,8 @@ def main(argv=None) -> int:
 
     from derivations.tasks.cifar_cnn import PRESETS
     widths = PRESETS[args.preset]["widths"]
-    from derivations.nn.threads import reuse_freed_memory, set_blas_threads
+    from derivations.nn.memory import reuse_freed_memory
+    from derivations.nn.threads import set_blas_threads
     reuse_freed_memory()
     if args.threads:
         set_blas_threads(args.threads)

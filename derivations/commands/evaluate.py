@@ -30,7 +30,8 @@ def _cifar_cnn(args) -> int:
 
     from derivations.datasets import cifar10
     from derivations.nn.cnn import CifarCNN
-    from derivations.nn.threads import reuse_freed_memory, set_blas_threads
+    from derivations.nn.memory import reuse_freed_memory
+    from derivations.nn.threads import set_blas_threads
     from derivations.tasks.cifar_cnn import evaluate
 
     reuse_freed_memory()

@@ -1,4 +1,4 @@
-"""Run-time settings for training: BLAS threads (``--threads``) and allocator reuse.
+"""Set the number of BLAS threads at run time (``--threads``), without threadpoolctl.
 
 Environment variables such as ``OPENBLAS_NUM_THREADS`` only work before NumPy is imported;
 this calls the BLAS library's own setter instead: threadpoolctl when it is installed, else
@@ -73,23 +73,3 @@ def auto_threads() -> int:
     except OSError:
         busy = 0
     return max(1, min(cores, cores - busy))
-
-
-def reuse_freed_memory() -> bool:
-    """Ask glibc to serve every allocation from its heap and never give freed memory back.
-
-    By default glibc maps each large array (NumPy's activations, im2col matrices, …) freshly
-    from the kernel and unmaps it when freed, so every training step page-faults its whole
-    working set again; on a VM that fault costs more than the arithmetic. With mmap off and
-    no trimming, step t + 1 reuses step t's pages. The resident set then stays at its peak.
-    No-op (False) off glibc.
-    """
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False
-    M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
-    ok = mallopt(M_MMAP_MAX, 0) == 1
-    ok &= mallopt(M_TRIM_THRESHOLD, ctypes.c_int(2**31 - 1)) == 1
-    return bool(ok)

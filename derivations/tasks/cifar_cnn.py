@@ -361,7 +361,8 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from derivations.datasets import cifar10
-    from derivations.nn.threads import reuse_freed_memory, set_blas_threads
+    from derivations.nn.memory import reuse_freed_memory
+    from derivations.nn.threads import set_blas_threads
     from derivations.nn.training import EpochStats, History
     from derivations.tasks import _report
 
