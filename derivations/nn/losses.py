@@ -74,6 +74,10 @@ class SoftmaxCrossEntropy(Loss):
                 raise LayerInputError(
                     f"SoftmaxCrossEntropy: integer labels of shape ({n},) expected for logits "
                     f"{z.shape}, got {y.shape} {y.dtype}")
+            if n and (y.min() < 0 or y.max() >= c):
+                raise LayerInputError(
+                    f"SoftmaxCrossEntropy: labels must lie in 0…{c - 1} for {c} classes, "
+                    f"got {y.min()}…{y.max()}")
         elif y.shape != z.shape:
             raise LayerInputError(
                 f"SoftmaxCrossEntropy: target shape {y.shape} does not match logits {z.shape}")

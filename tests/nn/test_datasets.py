@@ -109,3 +109,30 @@ def test_random_shift_moves_content_within_bounds():
     assert set(rows) <= {1, 2, 3} and set(cols) <= {1, 2, 3}
     assert (out.reshape(50, -1).sum(axis=1) == 255).all()
     assert len({tuple(np.argwhere(o)[0]) for o in out}) > 3
+
+
+def test_download_fetches_verifies_and_caches_from_a_mirror(tmp_path):
+    """A file:// mirror stands in for the network; the spec carries the fake files' sums."""
+    import hashlib
+    from dataclasses import replace
+
+    mirror = tmp_path / "mirror"
+    write_fake_mnist(mirror, n=3)
+    files = {role: replace(f, gz={"sha256": hashlib.sha256((mirror / (f.stem + ".gz")).read_bytes()).hexdigest()})
+             for role, f in mnist.MNIST.files.items()}
+    spec = replace(mnist.MNIST, mirrors=("file:///nonexistent/", mirror.as_uri() + "/"), files=files)
+    cache = tmp_path / "cache"
+    paths = mnist.fetch(spec, cache, progress=False)
+    assert all(p.parent == cache / "mnist" and p.is_file() for p in paths.values())
+    assert not list((cache / "mnist").glob("*.part"))
+    assert mnist.find_files(spec, cache) is not None            # found without downloading again
+
+
+def test_download_with_a_wrong_checksum_keeps_nothing(tmp_path):
+    from derivations.datasets.download import download
+    src = tmp_path / "src.bin"
+    src.write_bytes(b"payload")
+    dest = tmp_path / "out" / "file.gz"
+    with pytest.raises(UserError, match="checksum mismatch"):
+        download([src.as_uri()], dest, {"sha256": "0" * 64}, progress=False)
+    assert not dest.exists() and not list(dest.parent.iterdir())

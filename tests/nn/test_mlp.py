@@ -169,3 +169,8 @@ def test_blas_thread_count_can_be_set_at_run_time():
     finally:
         set_blas_threads(before)
     assert 1 <= auto_threads() <= (__import__("os").cpu_count() or 1)
+
+
+def test_labels_outside_the_classes_are_a_clear_error():
+    with pytest.raises(LayerInputError, match=r"labels must lie in 0…2 for 3 classes, got 0…3"):
+        SoftmaxCrossEntropy().forward(np.zeros((2, 3)), np.array([0, 3]))
