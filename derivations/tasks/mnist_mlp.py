@@ -90,10 +90,18 @@ def validate(args) -> None:
         if not ok:
             raise UserError(message)
     _parse_hidden(args.hidden)
-    if args.data_dir is not None:
-        from pathlib import Path
-        if not Path(args.data_dir).expanduser().is_dir():
-            raise UserError(f"--data-dir {args.data_dir} is not a folder")
+    from pathlib import Path
+    if args.data_dir is not None and not Path(args.data_dir).expanduser().is_dir():
+        raise UserError(f"--data-dir {args.data_dir} is not a folder")
+    if args.out is not None:
+        try:
+            Path(args.out).mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise UserError(f"--out {args.out}: cannot create the folder ({err.strerror})") from None
+
+
+def peak_lr(args) -> float:
+    return args.lr if args.lr is not None else (0.1 if args.optimizer == "sgd" else 1e-3)
 
 
 def build(args, steps_per_epoch: int):
@@ -106,7 +114,7 @@ def build(args, steps_per_epoch: int):
     model = MLP(784, 10, _parse_hidden(args.hidden), args.activation, weight_init=args.init,
                 dropout=args.dropout, seed=args.seed,
                 criterion=SoftmaxCrossEntropy(label_smoothing=args.label_smoothing))
-    lr = args.lr if args.lr is not None else (0.1 if args.optimizer == "sgd" else 1e-3)
+    lr = peak_lr(args)
     if args.optimizer == "sgd":
         model.optimizer = SGD(model.parameters(), lr, momentum=args.momentum,
                               nesterov=args.nesterov and args.momentum > 0,
@@ -158,7 +166,7 @@ def run(args) -> int:
     model, schedule = build(args, len(train))
 
     print(f"{data.name}: {len(train_x)} train / {len(data.test_images)} test images from {data.folder}")
-    print(f"model {model.label} {args.activation}, {args.optimizer} lr {schedule(0):g}→ ({args.schedule}), "
+    print(f"model {model.label} {args.activation}, {args.optimizer} peak lr {peak_lr(args):g} ({args.schedule}), "
           f"batch {args.batch_size}, {args.epochs} epochs, seed {args.seed}, {threads} BLAS thread(s)")
     bar = tqdm(total=len(train) * args.epochs, unit="batch", disable=args.no_progress,
                leave=False, dynamic_ncols=True)

@@ -58,6 +58,8 @@ def cli(*args, env=None):
     (["--lr", "-0.1"], "--lr must be positive"),
     (["--momentum", "1.5"], "--momentum must be in [0, 1)"),
     (["--data-dir", "/nonexistent/derivations-data"], "is not a folder"),
+    (["--out", "/dev/null/run"], "--out /dev/null/run: cannot create the folder"),
+    (["--threads", "-1"], "--threads must be ≥ 0"),
 ])
 def test_bad_options_exit_2_with_one_line(args, message):
     result = cli(*args)
