@@ -31,7 +31,7 @@ def check(f, g, loss, batch, n_in, n_hidden, n_out, saturate=False):
             # BCELoss needs y_hat in [0, 1]: shrink W2 so that |h W2^T| <= 0.45 and centre
             # b2 at 0.5; for g = relu one output column gets b2 = -1, so y_hat = 0 exactly.
             h = ACTIVATION[f]()(x @ net.parameters["W1"].T + net.parameters["b1"])
-            net.parameters["W2"] *= 0.45 / (h @ net.parameters["W2"].T).abs().max()
+            net.parameters["W2"] *= 0.45 / (h @ net.parameters["W2"].T).abs().max().clamp(min=0.45)
             net.parameters["b2"].fill_(0.5)
             if g == "relu":
                 net.parameters["b2"][0] = -1.0
