@@ -312,3 +312,11 @@ def test_backward_shape_mismatch_is_reported():
     conv.forward(np.zeros((2, 6, 6, 3), dtype=np.float32))
     with pytest.raises(LayerInputError, match=r"gradient shape \(2, 6, 6, 4\).*\(2, 4, 4, 4\)"):
         conv.backward(np.zeros((2, 6, 6, 4), dtype=np.float32))
+
+
+def test_chunked_input_gradient_equals_the_one_shot_one():
+    conv, x = make_conv((5, 6, 7, 3), 4, 3, 1, 1, 2, True)
+    dz = np.random.default_rng(9).standard_normal(conv.forward(x).shape)
+    whole = conv.backward(dz)
+    conv.CHUNK_BYTES = 1                      # one image at a time
+    np.testing.assert_allclose(conv.backward(dz), whole, rtol=1e-13, atol=1e-13)
