@@ -57,6 +57,17 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return a
 
 
+def normal_cdf(z: np.ndarray) -> np.ndarray:
+    """Φ(z), accurate in both tails: SciPy's ``ndtr`` when SciPy is installed, else
+    ½·erfc(−z/√2) element by element with the standard library (slower, same values)."""
+    try:
+        from scipy.special import ndtr
+    except ImportError:
+        erfc = np.frompyfunc(math.erfc, 1, 1)
+        return (0.5 * erfc(-np.asarray(z, dtype=np.float64) / math.sqrt(2.0))).astype(z.dtype)
+    return ndtr(z).astype(z.dtype, copy=False)
+
+
 class Identity(Activation):
     def _forward(self, z):
         return z
@@ -159,8 +170,7 @@ class GELU(Activation):
         if self.approximate == "sigmoid":
             self.s = sigmoid(z * z.dtype.type(1.702))
         else:
-            from scipy.special import ndtr   # Φ, accurate in both tails
-            self.s = ndtr(z).astype(z.dtype, copy=False)
+            self.s = normal_cdf(z)
         return z * self.s
 
     def _backward(self, da):

@@ -230,3 +230,20 @@ def test_mse_bce_and_bce_with_logits_match_torch_including_saturation():
     logits = rand(5, 3) * 5
     logits[0, :2] = [1e4, -1e4]
     _torch_loss_check(torch, BCEWithLogitsLoss(), torch.nn.BCEWithLogitsLoss(), logits, RNG.random((5, 3)))
+
+
+def test_normal_cdf_fallback_without_scipy_agrees(monkeypatch):
+    import builtins
+    from derivations.nn.activations import normal_cdf
+    z = np.array([-40.0, -8.0, -1.0, 0.0, 0.5, 8.0])
+    with_scipy = normal_cdf(z)
+    real_import = builtins.__import__
+
+    def no_scipy(name, *args, **kwargs):
+        if name.startswith("scipy"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_scipy)
+    np.testing.assert_allclose(normal_cdf(z), with_scipy, rtol=1e-13, atol=0)
+    assert normal_cdf(z.astype(np.float32)).dtype == np.float32
