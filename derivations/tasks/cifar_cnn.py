@@ -220,7 +220,7 @@ class Trainer:
         self.groups = {   # name → (optimizer, learning-rate multiplier)
             "norm": (SGD(norm, self.base_lr * cfg["bias_scaler"], **sgd), cfg["bias_scaler"]),
             "other": (SGD(other, self.base_lr, **sgd), 1.0),
-            "whiten_bias": (SGD([whiten_bias], self.base_lr * cfg["bias_scaler"], **sgd), cfg["bias_scaler"]),
+            "whiten_bias": (SGD([whiten_bias], self.base_lr, **sgd), 1.0),   # as airbench: not a norm bias
         }
         self.criterion = SoftmaxCrossEntropy(label_smoothing=cfg["label_smoothing"])
         self.rng = np.random.default_rng(cfg["seed"] + 1)

@@ -320,3 +320,19 @@ def test_chunked_input_gradient_equals_the_one_shot_one():
     whole = conv.backward(dz)
     conv.CHUNK_BYTES = 1                      # one image at a time
     np.testing.assert_allclose(conv.backward(dz), whole, rtol=1e-13, atol=1e-13)
+
+
+def test_whitening_layer_decorrelates_the_training_patches():
+    """After init_whitening the first 12 filters map 2×2×3 patches to uncorrelated,
+    unit-variance outputs (second moments), and the other 12 are their negatives."""
+    from derivations.nn.cnn import CifarCNN
+    rng = np.random.default_rng(0)
+    mixing = rng.standard_normal((3, 3))
+    images = (rng.standard_normal((64, 8, 8, 3)) @ mixing).astype(np.float32)   # correlated channels
+    net = CifarCNN(widths=(4, 4, 4))
+    net.init_whitening(images, eps=0.0)
+    patches = im2col(images.astype(np.float64), (2, 2))
+    out = patches @ net.whiten.W.data.reshape(12, 24).astype(np.float64)
+    second_moment = out[:, :12].T @ out[:, :12] / len(out)
+    np.testing.assert_allclose(second_moment, np.eye(12), atol=1e-4)
+    np.testing.assert_allclose(out[:, 12:], -out[:, :12], rtol=1e-6)
