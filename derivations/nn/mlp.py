@@ -49,7 +49,7 @@ class MLP(Layer):
         self.criterion = criterion if criterion is not None else SoftmaxCrossEntropy()
         self.optimizer = optimizer if optimizer is not None else SGD(
             self.parameters(), lr=lr, momentum=momentum, nesterov=nesterov,
-            weight_decay=weight_decay)
+            weight_decay=weight_decay, flatten=True)
         self.dtype = np.dtype(dtype)
         self.output: np.ndarray | None = None
 

@@ -118,9 +118,10 @@ def build(args, steps_per_epoch: int):
     if args.optimizer == "sgd":
         model.optimizer = SGD(model.parameters(), lr, momentum=args.momentum,
                               nesterov=args.nesterov and args.momentum > 0,
-                              weight_decay=args.weight_decay)
+                              weight_decay=args.weight_decay, flatten=True)
     else:
-        model.optimizer = Adam(model.parameters(), lr, weight_decay=args.weight_decay, decoupled=True)
+        model.optimizer = Adam(model.parameters(), lr, weight_decay=args.weight_decay, decoupled=True,
+                               flatten=True)
     total = steps_per_epoch * args.epochs
     schedule = {
         "constant": lambda: schedules.Constant(lr),

@@ -106,3 +106,32 @@ def test_cosine_warmup_rises_linearly_then_decays_to_the_floor():
     assert [s(t) for t in range(3)] == pytest.approx([0.1, 0.2, 0.3])
     assert s(10) == pytest.approx(1.0)
     assert s(100) == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize("case", ["sgd-nesterov-wd", "adamw"])
+def test_flattened_updates_match_torch_too(case):
+    make_ours, make_theirs = CASES[case]
+    run_both(lambda ps: type(make_ours(ps))(ps, **_settings(make_ours(ps)), flatten=True),
+             make_theirs, 3)
+
+
+def _settings(opt):
+    if isinstance(opt, SGD):
+        return dict(lr=opt.lr, momentum=opt.momentum, nesterov=opt.nesterov, weight_decay=opt.weight_decay)
+    return dict(lr=opt.lr, betas=(opt.beta1, opt.beta2), eps=opt.eps, weight_decay=opt.weight_decay,
+                decoupled=opt.decoupled)
+
+
+def test_flattened_parameters_stay_views_and_survive_rebinding():
+    ps = [Parameter(np.ones((2, 3))), Parameter(np.zeros(4))]
+    opt = SGD(ps, 0.5, momentum=0.9, flatten=True)
+    assert opt.flat is not None and all(p.data.base is opt.flat.data for p in ps)
+    ps[0].grad[...] = 1.0
+    opt.step()
+    np.testing.assert_allclose(ps[0].data, 0.5)
+    ps[1].data = np.full(4, 7.0)              # someone rebinds a parameter's array
+    ps[1].grad = np.full(4, 2.0)
+    opt.step()                                # relinks, then updates the new values
+    assert ps[1].data.base is opt.flat.data
+    np.testing.assert_allclose(ps[1].data, 7.0 - 0.5 * 2.0)
+    np.testing.assert_allclose(ps[0].data, 0.5 - 0.5 * (0.9 * 1.0 + 1.0))
