@@ -2,11 +2,12 @@
 
 Same network (784-512-512-10 ReLU), He-normal weights and zero biases, batch 128, SGD with
 momentum 0.9, float32, the same thread count, and the same data path (uint8 images, one
-permutation per epoch, one gather per batch, scaled to float32). Epochs alternate
-numpy/torch so that load from other processes hits both alike; the medians and best epochs are compared (on a machine shared with other work the best epoch
-is the least disturbed one).
+permutation per epoch, one gather per batch, scaled to float32). Timed blocks of 1/5 epoch
+alternate numpy/torch, so that load from other processes hits both alike; epoch times are
+extrapolated from the blocks, and medians and best blocks are compared (on a machine shared
+with other work the best block is the least disturbed one).
 
-Prints each epoch time, the ratio numpy/torch, the NumPy run's achieved GFLOP/s as a
+Prints the epoch times, the ratio numpy/torch, the NumPy run's achieved GFLOP/s as a
 fraction of numpy's own float32 matmul GFLOP/s on the same GEMM shapes (measured in the
 same run), a per-layer forward/backward time table, and peak resident memory of the
 NumPy phase (taken before torch is imported).
@@ -27,6 +28,8 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--threads", type=int, default=os.cpu_count(), help="BLAS / torch threads (default: all cores)")
     p.add_argument("--epochs", type=int, default=3, help="timed epochs per framework (default 3)")
+    p.add_argument("--block-steps", type=int, default=94,
+                   help="steps per timed block; numpy and torch blocks alternate (default 94, 1/5 epoch)")
     p.add_argument("--hidden", default="512,512")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--data-dir", help="MNIST folder (default: ../shared/datasets, else random images)")
@@ -176,16 +179,37 @@ def torch_setup(torch, images, labels):
     gen = torch.Generator().manual_seed(0)
     bs, scale = ARGS.batch_size, 1 / 255
 
-    def epoch():
-        order = torch.randperm(len(x_all), generator=gen)
-        for start in range(0, len(x_all), bs):
-            idx = order[start:start + bs]
-            x = x_all.index_select(0, idx).float().mul_(scale)
-            y = y_all.index_select(0, idx)
+    def batches():
+        while True:                                  # one permutation per epoch, as numpy's
+            order = torch.randperm(len(x_all), generator=gen)
+            for start in range(0, len(x_all), bs):
+                idx = order[start:start + bs]
+                yield x_all.index_select(0, idx).float().mul_(scale), y_all.index_select(0, idx)
+
+    stream = batches()
+
+    def run_steps(k):
+        for _ in range(k):
+            x, y = next(stream)
             opt.zero_grad(set_to_none=True)
             loss_fn(net(x), y).backward()
             opt.step()
-    return epoch
+    return run_steps
+
+
+def numpy_runner(model, loader):
+    def batches():
+        while True:
+            yield from loader
+    stream = batches()
+
+    def run_steps(k):
+        for _ in range(k):
+            x, y = next(stream)
+            model.forward(x)
+            model.backward(y)
+            model.step()
+    return run_steps
 
 
 def main():
@@ -200,38 +224,41 @@ def main():
     numpy_epoch(model, loader)                                 # warm-up epoch
     table = layer_table(numpy_model(), loader)
     rss_numpy = peak_rss_mib()
-
-    torch_epoch = None
+    runners = {"numpy": numpy_runner(model, loader)}
     if not ARGS.no_torch:
         import torch
-        torch_epoch = torch_setup(torch, images, labels)
-        torch_epoch()                                          # warm-up epoch
-    np_times, torch_times, gemm_times = [], [], []
-    for _ in range(ARGS.epochs):
-        gemm_times.append(gemm_seconds_per_step(n) * steps)   # measured next to every epoch
-        t = time.perf_counter()
-        numpy_epoch(model, loader)
-        np_times.append(time.perf_counter() - t)
-        if torch_epoch is not None:
+        runners["torch"] = torch_setup(torch, images, labels)
+        runners["torch"](steps)                                # warm-up epoch
+
+    k = ARGS.block_steps
+    blocks = {name: [] for name in runners}
+    gemm_times = []
+    for b in range(ARGS.epochs * steps // k):
+        if b % 5 == 0:
+            gemm_times.append(gemm_seconds_per_step(n) * steps)
+        for name, run_steps in runners.items():          # alternate: load hits both alike
             t = time.perf_counter()
-            torch_epoch()
-            torch_times.append(time.perf_counter() - t)
+            run_steps(k)
+            blocks[name].append((time.perf_counter() - t) * steps / k)
     gemm = min(gemm_times)
     flops = flops_per_step(n) * steps
 
-    med_np, min_np = float(np.median(np_times)), min(np_times)
-    print(f"numpy epoch times: {', '.join(f'{t:.3f}' for t in np_times)} s "
-          f"(median {med_np:.3f}, best {min_np:.3f})")
-    if torch_times:
-        med_t, min_t = float(np.median(torch_times)), min(torch_times)
-        print(f"torch epoch times: {', '.join(f'{t:.3f}' for t in torch_times)} s "
-              f"(median {med_t:.3f}, best {min_t:.3f})")
-        print(f"ratio numpy/torch: {med_np / med_t:.3f} of medians, {min_np / min_t:.3f} of best epochs "
+    print(f"epoch times, extrapolated from {len(blocks['numpy'])} alternating blocks of {k} steps "
+          f"({ARGS.epochs} epochs of each):")
+    summary = {}
+    for name, times in blocks.items():
+        med, best = float(np.median(times)), min(times)
+        summary[name] = (med, best)
+        print(f"  {name:<6} median {med:.3f} s, best {best:.3f} s, worst {max(times):.3f} s")
+    med_np, min_np = summary["numpy"]
+    if "torch" in summary:
+        med_t, min_t = summary["torch"]
+        print(f"ratio numpy/torch: {med_np / med_t:.3f} of medians, {min_np / min_t:.3f} of best blocks "
               f"(target ≤ 0.9)")
     print(f"numpy matmul on this step's GEMM shapes: {flops / gemm / 1e9:.1f} GFLOP/s "
-          f"({gemm:.3f} s of GEMM per epoch)")
-    print(f"numpy training achieved: {flops / min_np / 1e9:.1f} GFLOP/s in the best epoch = "
-          f"{gemm / min_np:.3f} of numpy's matmul GFLOP/s (median epoch: {gemm / med_np:.3f}; target ≥ 0.8)")
+          f"({gemm:.3f} s of GEMM per epoch, best of {len(gemm_times)} measurements)")
+    print(f"numpy training achieved: {flops / min_np / 1e9:.1f} GFLOP/s in the best block = "
+          f"{gemm / min_np:.3f} of numpy's matmul GFLOP/s (median: {gemm / med_np:.3f}; target ≥ 0.8)")
     print(f"peak RSS of the numpy phase: {rss_numpy:.0f} MiB; whole process incl. torch: {peak_rss_mib():.0f} MiB")
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")
     print("\nper-layer time per epoch (numpy backend, timing wrappers add a little):")
