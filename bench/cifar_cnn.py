@@ -5,7 +5,10 @@ channels_last (its faster layout here). Prints the epoch time of each (extrapola
 50,000 images), the ratio numpy/torch, the NumPy run's GFLOP/s as a fraction of NumPy's own
 matmul on the same GEMM shapes, a per-layer forward/backward table, and peak RSS.
 
-    python bench/cifar_cnn.py [--preset full|fast] [--batch-size 512] [--steps 3] [--threads N]
+    python bench/cifar_cnn.py [--preset full|fast] [--batch-size 512] [--steps 5] [--threads N]
+
+NumPy and PyTorch steps alternate, and medians are reported, so that on a shared machine
+both see the same load; the per-step ratios are printed too.
 """
 
 from __future__ import annotations
@@ -69,35 +72,38 @@ def step_flops(shapes):
     return sum(2.0 * m * k * n * (1 + backward) for _, m, k, n, backward in shapes)
 
 
-def time_numpy(model, x, y, steps, warmup):
-    from derivations.nn.losses import SoftmaxCrossEntropy
-    from derivations.nn.optim import SGD
-    norm, other = model.trainable_parameters()
-    opt = SGD(norm + other, 0.01, momentum=0.85, nesterov=True)
-    loss = SoftmaxCrossEntropy(label_smoothing=0.2)
-    layers = layers_of(model)
-    fwd, bwd = np.zeros(len(layers)), np.zeros(len(layers))
-    total = 0.0
-    for step in range(warmup + steps):
-        t_step = time.perf_counter()
+class NumpyStep:
+    """One timed training step of the NumPy network, with per-layer forward/backward times."""
+
+    def __init__(self, model, x, y):
+        from derivations.nn.losses import SoftmaxCrossEntropy
+        from derivations.nn.optim import SGD
+        norm, other = model.trainable_parameters()
+        self.opt = SGD(norm + other, 0.01, momentum=0.85, nesterov=True)
+        self.loss = SoftmaxCrossEntropy(label_smoothing=0.2)
+        self.layers, self.x, self.y = layers_of(model), x, y
+        self.labels = [layer.label for layer in self.layers]
+        self.fwd, self.bwd = np.zeros(len(self.layers)), np.zeros(len(self.layers))
+
+    def __call__(self, record: bool) -> float:
+        start = time.perf_counter()
         times_f, times_b = [], []
-        h = x
-        for layer in layers:
+        h = self.x
+        for layer in self.layers:
             t = time.perf_counter()
             h = layer.forward(h)
             times_f.append(time.perf_counter() - t)
-        loss.forward(h, y)
-        g = loss.backward()
-        for layer in reversed(layers):
+        self.loss.forward(h, self.y)
+        g = self.loss.backward()
+        for layer in reversed(self.layers):
             t = time.perf_counter()
             g = layer.backward(g)
             times_b.append(time.perf_counter() - t)
-        opt.step()
-        if step >= warmup:
-            total += time.perf_counter() - t_step
-            fwd += times_f
-            bwd += times_b[::-1]
-    return total / steps, fwd / steps, bwd / steps, [layer.label for layer in layers]
+        self.opt.step()
+        if record:
+            self.fwd += times_f
+            self.bwd += times_b[::-1]
+        return time.perf_counter() - start
 
 
 def torch_net(widths):
@@ -114,29 +120,29 @@ def torch_net(widths):
     return net.to(memory_format=torch.channels_last)
 
 
-def time_torch(widths, batch, steps, warmup):
-    import torch
-    net = torch_net(widths)
-    opt = torch.optim.SGD([p for p in net.parameters() if p.requires_grad], lr=0.01, momentum=0.85, nesterov=True)
-    x = torch.randn(batch, 3, 32, 32).contiguous(memory_format=torch.channels_last)
-    y = torch.randint(0, 10, (batch,))
-    crit = torch.nn.CrossEntropyLoss(label_smoothing=0.2)
-    total = 0.0
-    for step in range(warmup + steps):
-        t = time.perf_counter()
-        opt.zero_grad(set_to_none=True)
-        crit(net(x), y).backward()
-        opt.step()
-        if step >= warmup:
-            total += time.perf_counter() - t
-    return total / steps
+class TorchStep:
+    def __init__(self, widths, batch):
+        import torch
+        self.net = torch_net(widths)
+        self.opt = torch.optim.SGD([p for p in self.net.parameters() if p.requires_grad], lr=0.01,
+                                   momentum=0.85, nesterov=True)
+        self.x = torch.randn(batch, 3, 32, 32).contiguous(memory_format=torch.channels_last)
+        self.y = torch.randint(0, 10, (batch,))
+        self.crit = torch.nn.CrossEntropyLoss(label_smoothing=0.2)
+
+    def __call__(self, record: bool = True) -> float:
+        start = time.perf_counter()
+        self.opt.zero_grad(set_to_none=True)
+        self.crit(self.net(self.x), self.y).backward()
+        self.opt.step()
+        return time.perf_counter() - start
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", choices=("full", "fast"), default="full")
     parser.add_argument("--batch-size", type=int, default=512)
-    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--threads", type=int, help="threads for both (default: all cores)")
     parser.add_argument("--no-torch", action="store_true")
@@ -155,30 +161,48 @@ def main(argv=None) -> int:
     y = rng.integers(0, 10, b)
     model = numpy_net(widths)
     shapes = gemm_shapes(model, b)
-    seconds, fwd, bwd, labels = time_numpy(model, x, y, args.steps, args.warmup)
-    rss_numpy = peak_rss_mib()
-    flops = step_flops(shapes)
-    rate = matmul_rate(shapes)
-    epoch = seconds * 50000 / b
-    print(f"network {model.label}, batch {b}, {args.steps} timed steps after {args.warmup} warm-up")
-    print(f"{'layer':34s} {'forward ms':>11s} {'backward ms':>12s}")
-    for label, f, g in zip(labels, fwd, bwd):
-        print(f"{label:34s} {1e3 * f:11.1f} {1e3 * g:12.1f}")
-    print(f"{'total (layers)':34s} {1e3 * fwd.sum():11.1f} {1e3 * bwd.sum():12.1f}")
-    print(f"numpy: {seconds:.3f} s/step, {epoch:.1f} s/epoch (50,000 images), "
-          f"{flops / seconds / 1e9:.1f} GFLOP/s = {flops / seconds / 1e9 / rate:.2f} of numpy matmul "
-          f"on the same GEMM shapes ({rate:.1f} GFLOP/s); GEMMs {flops / 1e9:.1f} GFLOP/step")
-    print(f"peak RSS after numpy run: {rss_numpy:.0f} MiB")
+    numpy_step = NumpyStep(model, x, y)
+    torch_step = None
     if not args.no_torch:
         import torch
         if args.threads:
             torch.set_num_threads(args.threads)
-        t_seconds = time_torch(widths, b, args.steps, args.warmup)
+        torch_step = TorchStep(widths, b)
+    # Alternate the two step by step, so that both see the same load on a shared machine.
+    numpy_times, torch_times = [], []
+    for i in range(args.warmup + args.steps):
+        record = i >= args.warmup
+        t = numpy_step(record)
+        if record:
+            numpy_times.append(t)
+        if torch_step is not None:
+            t = torch_step()
+            if record:
+                torch_times.append(t)
+    rss = peak_rss_mib()
+    seconds = float(np.median(numpy_times))
+    fwd, bwd = numpy_step.fwd / args.steps, numpy_step.bwd / args.steps
+    flops = step_flops(shapes)
+    rate = matmul_rate(shapes)
+    epoch = seconds * 50000 / b
+    print(f"network {model.label}, batch {b}, {args.steps} timed steps each after {args.warmup} warm-up, "
+          f"NumPy and PyTorch steps alternating; medians")
+    print(f"{'layer':34s} {'forward ms':>11s} {'backward ms':>12s}")
+    for label, f, g in zip(numpy_step.labels, fwd, bwd):
+        print(f"{label:34s} {1e3 * f:11.1f} {1e3 * g:12.1f}")
+    print(f"{'total (layers, mean)':34s} {1e3 * fwd.sum():11.1f} {1e3 * bwd.sum():12.1f}")
+    print(f"numpy: {seconds:.3f} s/step, {epoch:.1f} s/epoch (50,000 images), "
+          f"{flops / seconds / 1e9:.1f} GFLOP/s = {flops / seconds / 1e9 / rate:.2f} of numpy matmul "
+          f"on the same GEMM shapes ({rate:.1f} GFLOP/s); GEMMs {flops / 1e9:.1f} GFLOP/step")
+    if torch_step is not None:
+        import torch
+        t_seconds = float(np.median(torch_times))
         t_epoch = t_seconds * 50000 / b
         print(f"torch {torch.__version__} channels_last, {torch.get_num_threads()} threads: "
               f"{t_seconds:.3f} s/step, {t_epoch:.1f} s/epoch")
-        print(f"ratio numpy/torch: {epoch / t_epoch:.2f}")
-        print(f"peak RSS (both runs): {peak_rss_mib():.0f} MiB")
+        print(f"ratio numpy/torch: {epoch / t_epoch:.2f} (per step: "
+              + ", ".join(f"{a / c:.2f}" for a, c in zip(numpy_times, torch_times)) + ")")
+    print(f"peak RSS (the whole process{', both frameworks' if torch_step is not None else ''}): {rss:.0f} MiB")
     return 0
 
 

@@ -24,7 +24,9 @@ Backward, from ``dz`` reshaped to ``(N·H'·W', C_out)``::
     ∂L/∂W_mat = colsᵀ dz,   ∂L/∂b = Σ_rows dz,   ∂L/∂cols = dz W_matᵀ,   ∂L/∂x = col2im(∂L/∂cols)
 
 ``col2im`` is the adjoint of ``im2col``: each kernel offset's slice of ∂L/∂cols is added
-back onto the input pixels that offset read (overlapping windows accumulate).
+back onto the input pixels that offset read (overlapping windows accumulate). With stride 1
+and C_out ≤ C_in, ∂L/∂x is computed instead as the convolution of ∂L/∂z (padded by
+d(k − 1) − p) with the kernel rotated by 180° and in/out swapped, which is faster here.
 """
 
 from __future__ import annotations
@@ -221,19 +223,40 @@ class Conv2d(Layer):
     # 512) never exists. Timings at 4–64 MB and unchunked were within this VM's noise.
     CHUNK_BYTES = 16 << 20
 
+    def flipped_weight_matrix(self) -> np.ndarray:
+        """W rotated by 180° with in/out swapped, as a (kh·kw·C_out, C_in) matrix: the
+        weights of the convolution that maps ∂L/∂z back to ∂L/∂x when the stride is 1."""
+        return np.ascontiguousarray(self.W.data[::-1, ::-1].transpose(0, 1, 3, 2)).reshape(-1, self.in_channels)
+
+    def _transposed_padding(self):
+        """Padding d(k − 1) − p of the stride-1 ∂L/∂x convolution, or None where negative."""
+        pads = tuple(d * (k - 1) - p for k, p, d in zip(self.kernel_size, self.padding, self.dilation))
+        return pads if min(pads) >= 0 else None
+
     def _input_gradient(self, dz: np.ndarray, input_shape) -> np.ndarray:
-        """∂L/∂x = col2im(dz Wᵀ), a few images at a time (the result is the same)."""
+        """∂L/∂x, a few images at a time (the result is the same).
+
+        Stride 1 and C_out ≤ C_in: ∂L/∂x is itself a convolution of ∂L/∂z with the flipped
+        kernel, im2col(∂L/∂z) @ W_flip: a plain copy and one GEMM, 20–30 % faster here
+        than the GEMM + col2im's read-modify-write adds. Otherwise col2im(dz Wᵀ).
+        """
         n, ho, wo, co = dz.shape
-        w_t = self.weight_matrix().T
-        row_bytes = ho * wo * w_t.shape[1] * dz.itemsize
-        step = max(1, self.CHUNK_BYTES // max(row_bytes, 1))
-        if step >= n:
-            dcols = np.matmul(dz.reshape(-1, co), w_t)
-            return col2im(dcols, input_shape, self.kernel_size, self.stride, self.padding, self.dilation)
+        pads = self._transposed_padding() if self.stride == (1, 1) and co <= self.in_channels else None
+        if pads is not None:
+            w = self.flipped_weight_matrix()
+            width = self.kernel_size[0] * self.kernel_size[1] * co
+        else:
+            w = self.weight_matrix().T
+            width = w.shape[1]
+        step = max(1, self.CHUNK_BYTES // max(ho * wo * width * dz.itemsize, 1))
         dx = np.empty(input_shape, dtype=dz.dtype)
         for a in range(0, n, step):
             part = dz[a:a + step]
-            dcols = np.matmul(part.reshape(-1, co), w_t)
-            dx[a:a + step] = col2im(dcols, (len(part), *input_shape[1:]), self.kernel_size, self.stride,
-                                    self.padding, self.dilation)
+            shape = (len(part), *input_shape[1:])
+            if pads is not None:
+                cols = im2col(part, self.kernel_size, (1, 1), pads, self.dilation)
+                dx[a:a + step] = np.matmul(cols, w).reshape(shape)
+            else:
+                dcols = np.matmul(part.reshape(-1, co), w)
+                dx[a:a + step] = col2im(dcols, shape, self.kernel_size, self.stride, self.padding, self.dilation)
         return dx

@@ -24,8 +24,11 @@ CONV_CASES = [
     ((1, 7, 8, 3), 2, (3, 2), 2, 0, (2, 1), False),
     ((3, 4, 4, 1), 5, 1, 1, 0, 1, True),
     ((2, 9, 6, 2), 3, 3, (3, 2), 2, 2, True),
+    ((2, 5, 7, 4), 3, (3, 2), 1, (1, 0), (1, 2), True),      # stride 1, C_out ≤ C_in: flipped-kernel ∂L/∂x
+    ((2, 6, 6, 3), 3, 3, 1, 1, 1, False),
 ]
-CONV_IDS = ["3x3-same", "2x3-s2x1-p1x2", "3x2-s2-d2x1-nobias", "1x1", "3x3-s3x2-p2-d2"]
+CONV_IDS = ["3x3-same", "2x3-s2x1-p1x2", "3x2-s2-d2x1-nobias", "1x1", "3x3-s3x2-p2-d2",
+            "3x2-p1x0-d1x2-flip-path", "3x3-same-flip-path"]
 
 
 def make_conv(shape, c_out, k, s, p, d, bias, seed=0):
@@ -124,6 +127,21 @@ def test_gradient_check_catches_a_missing_transpose_in_col2im(monkeypatch):
     monkeypatch.setattr(conv_module, "col2im", col2im_missing_transpose)
     with pytest.raises(GradientCheckError, match="∂L/∂x"):
         check_layer(conv, rng.standard_normal((2, 5, 6, 2)))
+
+
+class UnflippedTransposedConv(Conv2d):
+    """The stride-1 ∂L/∂x convolution with the kernel not rotated."""
+
+    def flipped_weight_matrix(self):
+        return np.ascontiguousarray(self.W.data.transpose(0, 1, 3, 2)).reshape(-1, self.in_channels)
+
+
+def test_gradient_check_catches_an_unflipped_kernel_in_the_transposed_convolution():
+    rng = np.random.default_rng(0)
+    conv = UnflippedTransposedConv(3, 3, 3, padding=1, rng=rng, dtype=np.float64)
+    assert conv._transposed_padding() == (1, 1)
+    with pytest.raises(GradientCheckError, match="∂L/∂x"):
+        check_layer(conv, rng.standard_normal((2, 5, 6, 3)))
 
 
 class MaxPoolToFirstEntry(MaxPool2d):
@@ -315,11 +333,12 @@ def test_backward_shape_mismatch_is_reported():
 
 
 def test_chunked_input_gradient_equals_the_one_shot_one():
-    conv, x = make_conv((5, 6, 7, 3), 4, 3, 1, 1, 2, True)
-    dz = np.random.default_rng(9).standard_normal(conv.forward(x).shape)
-    whole = conv.backward(dz)
-    conv.CHUNK_BYTES = 1                      # one image at a time
-    np.testing.assert_allclose(conv.backward(dz), whole, rtol=1e-13, atol=1e-13)
+    for case in [((5, 6, 7, 3), 4, 3, 1, 1, 2, True), ((5, 6, 7, 4), 3, 3, 1, 1, 1, True)]:
+        conv, x = make_conv(*case)
+        dz = np.random.default_rng(9).standard_normal(conv.forward(x).shape)
+        whole = conv.backward(dz)
+        conv.CHUNK_BYTES = 1                  # one image at a time
+        np.testing.assert_allclose(conv.backward(dz), whole, rtol=1e-13, atol=1e-13)
 
 
 def test_whitening_layer_decorrelates_the_training_patches():
