@@ -158,7 +158,7 @@ def fetch(spec: DatasetSpec, data_dir=None, *, download_missing: bool = True,
         return found
     target = folder / spec.name
     hint = (f"pass --data-dir DIR (a folder holding the four {spec.title} IDX files, or one with "
-            f"{spec.name}/ inside) or set ${ENV_VAR}")
+            f"{spec.name}/ inside; for MNIST also mnist_train.csv and mnist_test.csv) or set ${ENV_VAR}")
     if not download_missing:
         raise UserError(f"{spec.title} files not found in {folder} or {target} ({origin}); {hint}")
     paths = {}
@@ -179,6 +179,9 @@ def load(name: str = "mnist", data_dir=None, *, download_missing: bool = True,
          verify: bool = True, progress: bool = True) -> ImageDataset:
     """Load MNIST or Fashion-MNIST, checking every file against its official checksum."""
     spec = get_spec(name)
+    csv = _course_csv(spec, data_dir)
+    if csv is not None:
+        return csv
     paths = fetch(spec, data_dir, download_missing=download_missing, progress=progress)
     arrays = {}
     for role, path in paths.items():
@@ -192,3 +195,19 @@ def load(name: str = "mnist", data_dir=None, *, download_missing: bool = True,
     return ImageDataset(spec.name, arrays["train_images"], arrays["train_labels"].astype(np.int64),
                         arrays["test_images"], arrays["test_labels"].astype(np.int64),
                         spec.classes, paths["train_images"].parent)
+
+
+def _course_csv(spec: DatasetSpec, data_dir) -> ImageDataset | None:
+    """Sheet a1 ships MNIST as ``mnist_train.csv``/``mnist_test.csv``; use them when a folder
+    holds those and no IDX files (IDX files win when both are present)."""
+    folder = resolve_data_dir(data_dir)[0]
+    if spec.name != "mnist" or find_files(spec, folder) is not None:
+        return None
+    from derivations.datasets.digits_csv import find_csv, load_csv_split
+
+    paths = find_csv(folder)
+    if paths is None:
+        return None
+    a = load_csv_split(paths)
+    return ImageDataset(spec.name, a["train_images"], a["train_labels"].astype(np.int64), a["test_images"],
+                        a["test_labels"].astype(np.int64), spec.classes, paths["train"].parent)

@@ -23,7 +23,7 @@ PIXEL_STATS = {"mnist": (0.1307, 0.3081), "fashion-mnist": (0.2860, 0.3530)}
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     data = parser.add_argument_group("data")
     data.add_argument("--data-dir", metavar="DIR",
-                      help="folder with the four IDX files, or with mnist/ and fashion-mnist/ inside "
+                      help="folder with the four IDX files (or sheet a1's mnist_train.csv and mnist_test.csv), or with mnist/ and fashion-mnist/ inside "
                            "(default: $DERIVATIONS_DATA, else the user cache; downloaded when missing)")
     data.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default="mnist")
     data.add_argument("--no-download", action="store_true", help="fail instead of downloading missing files")
