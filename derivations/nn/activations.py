@@ -49,12 +49,13 @@ class Activation(Layer):
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
-    """σ(z) = ½(1 + tanh(z/2)): one transcendental, no overflow for any z."""
-    a = np.multiply(z, z.dtype.type(0.5))
-    np.tanh(a, out=a)
-    a *= 0.5
-    a += 0.5
-    return a
+    """σ(z) from e^(−|z|): no overflow for any z, and full relative precision in the lower
+    tail (the ½(1 + tanh(z/2)) form rounds σ(−20) to 0 in float32, making BCE's log blow up)."""
+    e = np.abs(z)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    denominator = e + 1
+    return np.divide(np.where(z >= 0, 1, e), denominator, out=e)
 
 
 def normal_cdf(z: np.ndarray) -> np.ndarray:
