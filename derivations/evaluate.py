@@ -56,10 +56,8 @@ def lambdify_safe(expr: sp.Basic) -> tuple[sp.Basic, dict]:
     return (expr.xreplace(renames) if renames else expr), renames
 
 
-def evaluate(expr: sp.Basic, solution: Solution, values: dict[str, Any]) -> Any:
-    """Evaluate a formula answer numerically; ``None`` if it involves undefined functions."""
-    if expr.atoms(sp.core.function.AppliedUndef):
-        return None
+def with_definitions(solution: Solution, values: dict[str, Any]) -> dict[str, Any]:
+    """The user's values plus every derived name the solution defines from them (once)."""
     known = dict(values)
     for name, define in solution.definitions:
         if name not in known:
@@ -67,13 +65,21 @@ def evaluate(expr: sp.Basic, solution: Solution, values: dict[str, Any]) -> Any:
                 known[name] = define(known)
             except KeyError:
                 pass
+    return known
+
+
+def evaluate(expr: sp.Basic, known: dict[str, Any]) -> Any:
+    """Evaluate a formula answer at ``known`` (see :func:`with_definitions`); ``None`` if it
+    involves undefined functions."""
+    if expr.atoms(sp.core.function.AppliedUndef):
+        return None
     needed = sorted(free_names(expr))
     missing = [n for n in needed if n not in known]
     if missing:
         raise UserError(f"--values is missing {', '.join(missing)} for answer formula {expr}")
     lookup = {s.name: s for s in expr.free_symbols} | {m.name: m for m in expr.atoms(sp.MatrixSymbol)}
     safe_expr, renames = lambdify_safe(expr)
-    function = sp.lambdify([renames.get(lookup[n], lookup[n]) for n in needed], elementary(safe_expr), modules="numpy")
+    function = sp.lambdify([renames.get(lookup[n], lookup[n]) for n in needed], elementary(safe_expr), modules=[np])
     try:
         with np.errstate(all="raise"):
             result = function(*(np.asarray(known[n], dtype=float) if np.ndim(known[n]) else known[n] for n in needed))

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from derivations.evaluate import evaluate, json_value
+from derivations.evaluate import evaluate, json_value, with_definitions
 from derivations.model import CheckResult, Solution
 from derivations.render.latex import latex_equation
 
 
 def solution_dict(solution: Solution, results: list[CheckResult], values: dict[str, Any] | None = None) -> dict:
     answers = []
+    known = with_definitions(solution, values) if values is not None else None
     for answer in solution.answers:
         value = json_value(answer.value)
         if value is None and values is not None and answer.value is not None and answer.text is None:
-            value = evaluate(answer.value, solution, values)
+            value = evaluate(answer.value, known)
         answers.append({
             "name": answer.name,
             "latex": latex_equation(answer.symbol, answer.value) if answer.value is not None else "",
