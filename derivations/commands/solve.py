@@ -32,9 +32,8 @@ def run(args) -> int:
     values = parse_values_json(args.values) if args.values else None
     solution = problem.solve(overrides)
     results = solution.run_checks()
-    report = solution_dict(solution, results, values)
     if args.format == "json":
-        print(json.dumps(report, indent=2))
+        print(json.dumps(solution_dict(solution, results, values), indent=2))
     elif args.format == "latex":
         from derivations.render.sheet import problem_fragment
         print(problem_fragment(solution, results))
@@ -43,6 +42,6 @@ def run(args) -> int:
         print(solution_markdown(solution, results))
     else:
         from derivations.render.text import solution_text
-        numbers = {a["name"]: a["value"] for a in report["answers"]} if values else None
+        numbers = {a["name"]: a["value"] for a in solution_dict(solution, results, values)["answers"]} if values else None
         print(solution_text(solution, results, numbers))
     return 0 if all(r.passed for r in results) else 1
