@@ -5,7 +5,7 @@ channels_last (its faster layout here). Prints the epoch time of each (extrapola
 50,000 images), the ratio numpy/torch, the NumPy run's GFLOP/s as a fraction of NumPy's own
 matmul on the same GEMM shapes, a per-layer forward/backward table, and peak RSS.
 
-    python bench/cifar_cnn.py [--preset full|fast] [--batch-size 512] [--steps 5] [--threads N]
+    python bench/cifar_cnn.py [--preset full|fast] [--widths W1,W2,W3] [--batch-size 512] [--steps 5] [--threads N]
 
 NumPy and PyTorch steps alternate, and medians are reported, so that on a shared machine
 both see the same load; the per-step ratios are printed too.
@@ -96,6 +96,9 @@ class NumpyStep:
         self.loss.forward(h, self.y)
         g = self.loss.backward()
         for layer in reversed(self.layers):
+            if g is None:                       # frozen whitening: nothing below needs a gradient
+                times_b.append(0.0)
+                continue
             t = time.perf_counter()
             g = layer.backward(g)
             times_b.append(time.perf_counter() - t)
@@ -141,15 +144,20 @@ class TorchStep:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", choices=("full", "fast"), default="full")
+    parser.add_argument("--widths", metavar="W1,W2,W3", help="block widths (default: the preset's)")
     parser.add_argument("--batch-size", type=int, default=512)
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--threads", type=int, help="threads for both (default: all cores)")
     parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument("--frozen-whitening", action="store_true",
+                        help="NumPy step as after the whitening-bias epochs (no backward below block 1)")
     args = parser.parse_args(argv)
 
     from derivations.tasks.cifar_cnn import PRESETS
     widths = PRESETS[args.preset]["widths"]
+    if args.widths:
+        widths = tuple(int(w) for w in args.widths.split(","))
     from derivations.nn.memory import reuse_freed_memory
     from derivations.nn.threads import set_blas_threads
     reuse_freed_memory()
@@ -161,6 +169,7 @@ def main(argv=None) -> int:
     y = rng.integers(0, 10, b)
     model = numpy_net(widths)
     shapes = gemm_shapes(model, b)
+    model.freeze_whitening(args.frozen_whitening)
     numpy_step = NumpyStep(model, x, y)
     torch_step = None
     if not args.no_torch:

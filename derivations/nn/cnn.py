@@ -9,6 +9,13 @@ The whitening convolution's 24 filters are the 12 eigenvectors of the covariance
 GELU sees both signs): the first layer decorrelates its inputs before any training.
 The BatchNorm scales are frozen at 1 (only the shifts are learnt) and the output is
 scaled by 1/9, as in airbench94.
+
+Initialisation (``init="airbench"``, the default) is airbench94's: every 3×3 convolution
+and the linear layer start from PyTorch's default U(±1/√fan_in), and the first
+min(C_in, C_out) filters of each convolution are the identity (Dirac) kernel, so every
+block starts as an implicit residual path. ``init="he"`` keeps He-normal weights (the
+scale matters: the convolutions feed BatchNorm, so their effective learning rate is
+∝ lr/‖W‖², and He weights are √6 times larger than PyTorch's).
 """
 
 from __future__ import annotations
@@ -93,6 +100,18 @@ def make_gelu(kind: str) -> Activation:
     return GELUTanh() if kind == "tanh" else GELU(kind)
 
 
+def airbench_init(conv: Conv2d, rng) -> None:
+    """PyTorch's default U(±1/√fan_in) for W, then the identity kernel on the first
+    min(C_in, C_out) output channels (``torch.nn.init.dirac_`` on ``W[:C_in]``)."""
+    kh, kw, ci, co = conv.W.shape
+    bound = 1.0 / math.sqrt(kh * kw * ci)
+    w = rng.uniform(-bound, bound, conv.W.shape)
+    k = min(ci, co)
+    w[:, :, :, :k] = 0.0
+    w[kh // 2, kw // 2, np.arange(k), np.arange(k)] = 1.0
+    conv.W.data[...] = w.astype(conv.W.dtype)
+
+
 def conv_group(c_in: int, c_out: int, rng, dtype, bn_momentum: float, bn_eps: float,
                frozen_scale: bool, gelu: str) -> list[Layer]:
     def bn():
@@ -110,13 +129,14 @@ class CifarCNN(Layer):
 
     def __init__(self, widths=FULL_WIDTHS, *, classes: int = 10, whiten_kernel: int = 2,
                  bn_momentum: float = 0.4, bn_eps: float = 1e-12, frozen_bn_scale: bool = True,
-                 scaling_factor: float = 1 / 9, gelu: str = "tanh", seed: int = 0, dtype=np.float32):
+                 scaling_factor: float = 1 / 9, gelu: str = "tanh", init: str = "airbench", seed: int = 0,
+                 dtype=np.float32):
         rng = np.random.default_rng(seed)
         w1, w2, w3 = (int(w) for w in widths)
         whiten_width = 2 * 3 * whiten_kernel ** 2
         self.config = dict(widths=[w1, w2, w3], classes=classes, whiten_kernel=whiten_kernel,
                            bn_momentum=bn_momentum, bn_eps=bn_eps, frozen_bn_scale=frozen_bn_scale,
-                           scaling_factor=scaling_factor, gelu=gelu, dtype=np.dtype(dtype).name)
+                           scaling_factor=scaling_factor, gelu=gelu, init=init, dtype=np.dtype(dtype).name)
         group = dict(rng=rng, dtype=dtype, bn_momentum=bn_momentum, bn_eps=bn_eps,
                      frozen_scale=frozen_bn_scale, gelu=gelu)
         self.body = Sequential(
@@ -131,6 +151,15 @@ class CifarCNN(Layer):
                                Scale(scaling_factor))
         self.head.require_input_grad()
         self.dtype = np.dtype(dtype)
+        if init == "airbench":
+            for layer in self.body.layers[2:]:
+                if isinstance(layer, Conv2d):
+                    airbench_init(layer, rng)
+            linear = self.head[1]
+            bound = 1.0 / math.sqrt(linear.in_features)
+            linear.W.data[...] = rng.uniform(-bound, bound, linear.W.shape).astype(linear.W.dtype)
+        elif init != "he":
+            raise ValueError(f"CifarCNN: init must be 'airbench' or 'he', got {init!r}")
 
     @property
     def whiten(self) -> Conv2d:
@@ -159,7 +188,19 @@ class CifarCNN(Layer):
         return self.head.forward(self.body.forward(x))
 
     def backward(self, grad: np.ndarray) -> None:
-        self.body.backward(self.head.backward(grad))
+        """Backward through head and body; stops as soon as a layer returns no input
+        gradient (see :meth:`freeze_whitening`)."""
+        grad = self.head.backward(grad)
+        for layer in reversed(self.body.layers):
+            grad = layer.backward(grad)
+            if grad is None:
+                break
+
+    def freeze_whitening(self, frozen: bool = True) -> None:
+        """Once the whitening layer learns nothing (its weight is frozen and its bias no
+        longer trained), ∂L/∂x of the first block convolution and the whitening GELU's
+        backward are not needed: skip them (the largest col2im of the network)."""
+        self.body[2].needs_input_grad = not frozen
 
     def trainable_parameters(self):
         """(BatchNorm shifts, everything else that learns): airbench gives them different
@@ -228,7 +269,7 @@ class CifarCNN(Layer):
             if config.pop("class", None) != cls.__name__:
                 raise UserError(f"{path}: not a {cls.__name__} model")
             known = {k: config[k] for k in ("widths", "classes", "whiten_kernel", "bn_momentum", "bn_eps",
-                                            "frozen_bn_scale", "scaling_factor", "gelu") if k in config}
+                                            "frozen_bn_scale", "scaling_factor", "gelu", "init") if k in config}
             model = cls(**known, dtype=np.dtype(config.get("dtype", "float32")))
             model.load_state(data, str(path))
         return model

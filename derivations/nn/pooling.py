@@ -90,10 +90,16 @@ class MaxPool2d(_Pool2d):
         return z
 
     def winner_masks(self):
-        """One boolean array per kernel offset: where that offset holds the window's maximum."""
+        """One boolean array per kernel offset: where that offset holds the window's maximum.
+
+        Usually no window has a tie (the masks then hold exactly one True per window in all)
+        and ``x == z`` is the answer; otherwise each window is claimed by its first maximum."""
+        hits = [(rows, cols, np.equal(self.xp[:, rows, cols], self.z)) for _, rows, cols in self._offsets(self.z.shape)]
+        if sum(np.count_nonzero(hit) for _, _, hit in hits) == self.z.size:
+            yield from hits
+            return
         claimed = None
-        for _, rows, cols in self._offsets(self.z.shape):
-            hit = np.equal(self.xp[:, rows, cols], self.z)
+        for rows, cols, hit in hits:
             if claimed is None:
                 claimed = hit.copy()
             else:
@@ -105,8 +111,15 @@ class MaxPool2d(_Pool2d):
         if self.input_shape is None:
             raise LayerInputError(f"{self.label}.backward called before forward")
         self.check_grad_output(dz, self.z.shape)
-        dxp = self._padded_zeros(dz.dtype)
         overlapping = self.stride[0] < self.kernel_size[0] or self.stride[1] < self.kernel_size[1]
+        if self.stride == self.kernel_size and self.padding == (0, 0):
+            # the windows tile the input: only the strips they leave uncovered need zeros
+            (kh, kw), (_, ho, wo, _) = self.kernel_size, self.z.shape
+            dxp = np.empty(self.input_shape, dtype=dz.dtype)
+            dxp[:, ho * kh:] = 0
+            dxp[:, :ho * kh, wo * kw:] = 0
+        else:
+            dxp = self._padded_zeros(dz.dtype)
         for rows, cols, hit in self.winner_masks():
             if overlapping:
                 dxp[:, rows, cols] += dz * hit

@@ -26,9 +26,9 @@ NAME = "cifar-cnn"
 HELP = "Train the airbench-style CIFAR-10 CNN with the NumPy backend."
 
 PRESETS = {
-    # widths, epochs, batch size, TTA level of the final evaluation
-    "fast": dict(widths=(32, 64, 128), epochs=5, batch_size=512, tta=1),
-    "full": dict(widths=(64, 256, 256), epochs=10, batch_size=512, tta=2),
+    # widths, epochs, batch size, TTA level of the final evaluation, epochs of whitening-bias training
+    "fast": dict(widths=(32, 96, 192), epochs=5, batch_size=512, tta=2, whiten_bias_epochs=1),
+    "full": dict(widths=(64, 256, 256), epochs=10, batch_size=512, tta=2, whiten_bias_epochs=3),
 }
 MEAN = (0.4914, 0.4822, 0.4465)      # official train-set statistics, [0, 1] units
 STD = (0.2470, 0.2435, 0.2616)
@@ -45,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     data.add_argument("--test-limit", type=int, metavar="N", help="evaluate on the first N test images only")
     run = parser.add_argument_group("run")
     run.add_argument("--preset", choices=tuple(PRESETS), default="fast",
-                     help="fast: widths 32/64/128, 5 epochs; full: airbench94's 64/256/256, 10 epochs")
+                     help="fast: widths 32/96/192, 5 epochs; full: airbench94's 64/256/256, 10 epochs")
     run.add_argument("--epochs", type=int, help="epochs (default: the preset's)")
     run.add_argument("--batch-size", type=int, help="batch size (default 512)")
     run.add_argument("--seed", type=int, default=0)
@@ -71,7 +71,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     recipe.add_argument("--label-smoothing", type=float, default=0.2, metavar="EPS")
     recipe.add_argument("--no-whiten", dest="whiten", action="store_false",
                         help="random, trainable first layer instead of data whitening")
-    recipe.add_argument("--whiten-bias-epochs", type=int, default=3)
+    recipe.add_argument("--whiten-bias-epochs", type=int,
+                        help="epochs the whitening bias is trained before it is frozen (fast 1, full 3)")
+    recipe.add_argument("--init", choices=("airbench", "he"), default="airbench",
+                        help="airbench: PyTorch-default scale with identity (Dirac) filters (default); he: He-normal")
     recipe.add_argument("--no-lookahead", dest="lookahead", action="store_false")
     recipe.add_argument("--translate", type=int, default=2, metavar="PX", help="random crop range (0: off)")
     recipe.add_argument("--flip", choices=("alternating", "random", "none"), default="alternating")
@@ -97,7 +100,9 @@ def resolve(args) -> dict:
                tta=preset["tta"] if args.tta is None else args.tta, seed=args.seed,
                lr=args.lr, momentum=args.momentum, nesterov=args.nesterov, bias_scaler=args.bias_scaler,
                weight_decay=args.weight_decay, warmup=args.warmup, label_smoothing=args.label_smoothing,
-               whiten=args.whiten, whiten_bias_epochs=args.whiten_bias_epochs, lookahead=args.lookahead,
+               whiten=args.whiten,
+               whiten_bias_epochs=preset["whiten_bias_epochs"] if args.whiten_bias_epochs is None
+               else args.whiten_bias_epochs, lookahead=args.lookahead, init=args.init,
                translate=args.translate, flip=args.flip, train_limit=args.train_limit, preset=args.preset)
     checks = [
         (cfg["epochs"] >= 1, f"--epochs must be at least 1, got {cfg['epochs']}"),
@@ -203,7 +208,7 @@ class Trainer:
         from derivations.nn.optim import SGD
         self.cfg, self.steps_per_epoch = cfg, steps_per_epoch
         self.total_steps = steps_per_epoch * cfg["epochs"]
-        self.model = CifarCNN(cfg["widths"], seed=cfg["seed"])
+        self.model = CifarCNN(cfg["widths"], seed=cfg["seed"], init=cfg.get("init", "airbench"))
         if cfg["whiten"]:
             self.model.init_whitening(normalise(train_images[:5000]))
         else:
@@ -241,6 +246,8 @@ class Trainer:
     def train_step(self, x, y) -> tuple[float, int]:
         import numpy as np
         model = self.model
+        # the whitening layer learns nothing after its bias epochs: skip its backward
+        model.freeze_whitening(self.cfg["whiten"] and self.epoch >= self.cfg["whiten_bias_epochs"])
         logits = model.forward(x)
         loss = self.criterion.forward(logits, y)
         model.backward(self.criterion.backward())

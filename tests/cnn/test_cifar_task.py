@@ -77,7 +77,7 @@ def test_not_a_model_file_is_a_user_error(tmp_path, capsys):
 
 
 def test_smoke_fast_network_learns_on_real_cifar10_slice():
-    """60 steps of a narrow fast network on 1,000 real training images: the loss falls and
+    """80 steps of a narrow fast network on 1,000 real training images: the loss falls and
     accuracy on 1,000 held-out test images beats chance (10 %, σ ≈ 1 %) by a wide margin."""
     if not REAL_ARCHIVE.is_file():
         if IN_CI:
@@ -88,7 +88,7 @@ def test_smoke_fast_network_learns_on_real_cifar10_slice():
     data = read_jpeg_tar(REAL_ARCHIVE, per_class=100, progress=False)
     x, y = data["train_images"], data["train_labels"]
     test_x, test_y = data["test_images"], data["test_labels"]
-    cfg = dict(widths=[16, 32, 32], epochs=3, batch_size=50, tta=0, seed=0, lr=11.5, momentum=0.85,
+    cfg = dict(widths=[16, 32, 32], epochs=4, batch_size=50, tta=0, seed=0, lr=11.5, momentum=0.85,
                nesterov=True, bias_scaler=64.0, weight_decay=0.0133, warmup=0.23, label_smoothing=0.2,
                whiten=True, whiten_bias_epochs=3, lookahead=True, translate=2, flip="alternating",
                train_limit=None, preset="fast")
@@ -104,7 +104,8 @@ def test_smoke_fast_network_learns_on_real_cifar10_slice():
             batch = normalise(augment(padded, idx, trainer.rng, 2, trainer.flip_bits[idx] ^ bool(epoch % 2)))
             losses.append(trainer.train_step(batch, y[idx])[0])
     trainer.finish()
-    assert len(losses) == 60
-    assert np.mean(losses[-10:]) < np.mean(losses[:10]) - 0.08     # label smoothing 0.2 keeps it high
+    assert len(losses) == 80
+    # label smoothing 0.2 keeps the loss high; the airbench init starts at ln 10 with small logits
+    assert np.mean(losses[-10:]) < np.mean(losses[:10]) - 0.05
     _, accuracy, _ = evaluate(trainer.model, test_x, test_y)
     assert accuracy > 0.2, accuracy

@@ -355,3 +355,44 @@ def test_whitening_layer_decorrelates_the_training_patches():
     second_moment = out[:, :12].T @ out[:, :12] / len(out)
     np.testing.assert_allclose(second_moment, np.eye(12), atol=1e-4)
     np.testing.assert_allclose(out[:, 12:], -out[:, :12], rtol=1e-6)
+
+
+def test_airbench_init_is_identity_filters_plus_pytorch_default_scale():
+    """Each 3×3 convolution starts with the Dirac kernel on its first min(C_in, C_out)
+    filters and U(±1/√fan_in) elsewhere; the linear layer is U(±1/√fan_in)."""
+    from derivations.nn.cnn import CifarCNN
+    net = CifarCNN(widths=(8, 16, 16), seed=0)
+    convs = [layer for layer in net.body.layers[2:] if isinstance(layer, Conv2d)]
+    assert len(convs) == 6
+    for conv in convs:
+        kh, kw, ci, co = conv.W.shape
+        k = min(ci, co)
+        dirac = np.zeros((kh, kw, ci, k), np.float32)
+        dirac[1, 1, np.arange(k), np.arange(k)] = 1
+        np.testing.assert_array_equal(conv.W.data[..., :k], dirac)
+        rest = conv.W.data[..., k:]
+        assert rest.size == 0 or (np.abs(rest).max() <= 1 / np.sqrt(9 * ci) and rest.std() > 0.3 / np.sqrt(9 * ci))
+    w = net.head[1].W.data
+    assert np.abs(w).max() <= 1 / np.sqrt(16) and w.std() > 0.3 / np.sqrt(16)
+    he = CifarCNN(widths=(8, 16, 16), seed=0, init="he")
+    assert not np.array_equal(he.body[6].W.data[1, 1], np.eye(8, dtype=np.float32))
+
+
+def test_frozen_whitening_skips_only_the_unused_backward():
+    """freeze_whitening() leaves every trainable gradient but the whitening bias's unchanged
+    and stops the backward pass at the first block convolution."""
+    from derivations.nn.cnn import CifarCNN
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 32, 32, 3)).astype(np.float32)
+    g = rng.standard_normal((4, 10)).astype(np.float32)
+    grads = []
+    for frozen in (False, True):
+        net = CifarCNN(widths=(4, 8, 8), seed=1)
+        net.freeze_whitening(frozen)
+        net.forward(x)
+        net.backward(g)
+        grads.append({name: p.grad.copy() for name, p in net.named_parameters() if p is not net.whiten.b})
+        whiten_bias_grad = net.whiten.b.grad.copy()
+    assert not np.any(whiten_bias_grad)          # never touched when frozen (zero from construction)
+    for name in grads[0]:
+        np.testing.assert_array_equal(grads[0][name], grads[1][name], err_msg=name)
