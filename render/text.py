@@ -33,10 +33,10 @@ def solution_text(solution: Solution, results: list[CheckResult], numbers: dict[
         out += [_wrap(a, "  • ", "    ") for a in solution.assumptions]
         out.append("")
     out.append("Derivation")
-    numbered = [s for s in solution.steps if s.text]
+    number = 0
     for step in solution.steps:
-        number = numbered.index(step) + 1 if step.text else None
         if step.text:
+            number += 1
             out.append(_wrap(f"{number}. {step.text}", "", "   "))
         if step.lhs is not None or step.rhs is not None:
             out.append(_math(step.lhs, step.rhs))

@@ -38,7 +38,7 @@ def run(args) -> int:
                 figures[name] = f"figures/{stem.name}.pdf"
             except UserError:
                 write_graph(source, stem.with_suffix(".svg"))
-                notes.append(f"graphs are SVG only ({stem.name}.svg), not embedded: install Graphviz "
+                notes.append("graphs are written as SVG beside the sheet, not embedded: install Graphviz "
                              "(apt-get install graphviz) to embed them as PDF")
         fragments.append(problem_fragment(solution, results, figures))
     tex = out / f"{args.sheet}.tex"

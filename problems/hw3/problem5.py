@@ -4,6 +4,7 @@ added to a network after training."""
 import numpy as np
 import sympy as sp
 
+from derivations.errors import UserError
 from derivations.functions import numpy_function, sigmoid
 from derivations.model import Param, Problem
 
@@ -22,7 +23,6 @@ def _designs(family, a, b):
 def solve(p, sol):
     a, b, family = p["a"], p["b"], p["family"]
     if not a < b:
-        from derivations.errors import UserError
         raise UserError(f"need a < b, got a = {a}, b = {b}")
     sol.assume("z is the scalar output of the trained network's last linear layer; y = f(z) must satisfy the "
                "constraint for every z, reach (or approach) its bounds, and keep a useful gradient.")
