@@ -16,12 +16,14 @@ Layout: **NHWC** (batch, height, width, channels) for activations and **HWIO**
 
 Forward (sheet notation: input ``x``, output ``z``)::
 
-    cols = im2col(x)            # (N·H'·W', kh·kw·C_in), kept for the backward pass
+    cols = im2col(x)            # (N·H'·W', kh·kw·C_in), built a few images at a time
     z    = cols @ W_mat + b     # W_mat = W.reshape(kh·kw·C_in, C_out)
 
 Backward, from ``dz`` reshaped to ``(N·H'·W', C_out)``::
 
     ∂L/∂W_mat = colsᵀ dz,   ∂L/∂b = Σ_rows dz,   ∂L/∂cols = dz W_matᵀ,   ∂L/∂x = col2im(∂L/∂cols)
+
+(``cols`` rebuilt chunk by chunk from the kept input ``x``).
 
 ``col2im`` is the adjoint of ``im2col``: each kernel offset's slice of ∂L/∂cols is added
 back onto the input pixels that offset read (overlapping windows accumulate). With stride 1
@@ -123,13 +125,12 @@ class Conv2d(Layer):
     pairs. ``W`` has shape (kh, kw, C_in, C_out); PyTorch's (C_out, C_in, kh, kw) weight is
     ``W.transpose(3, 2, 0, 1)``. ``frozen_weight=True`` keeps W fixed (no ∂L/∂W is
     computed and W is not listed by :meth:`trainable_parameters`), as for the data-derived
-    whitening layer. ``keep_cols=False`` recomputes the im2col matrix in backward instead
-    of keeping it: less memory, one more copy.
+    whitening layer.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, *, stride=1,
                  padding=0, dilation=1, bias: bool = True, weight_init="he",
-                 frozen_weight: bool = False, keep_cols: bool = True,
+                 frozen_weight: bool = False,
                  rng: np.random.Generator | None = None, dtype=np.float32):
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.kernel_size = pair(kernel_size, "kernel_size")
@@ -144,9 +145,8 @@ class Conv2d(Layer):
         fans = dict(fan_in=in_channels * kh * kw, fan_out=out_channels * kh * kw, rng=rng, dtype=dtype)
         self.W = Parameter(get_initialiser(weight_init)((kh, kw, in_channels, out_channels), **fans), "W")
         self.b = Parameter(np.zeros(out_channels, dtype=dtype), "b") if bias else None
-        self.frozen_weight, self.keep_cols = frozen_weight, keep_cols
+        self.frozen_weight = frozen_weight
         self.x: np.ndarray | None = None
-        self.cols: np.ndarray | None = None
         self._cols_buffer: np.ndarray | None = None
 
     @property
@@ -179,28 +179,55 @@ class Conv2d(Layer):
                                   f"after padding; the output would be {out}")
         return out
 
-    def _im2col(self, x):
-        n, ho, wo, _ = self.output_shape(x.shape)
-        kh, kw = self.kernel_size
-        shape = (n * ho * wo, kh * kw * self.in_channels)
+    def _buffer(self, shape, dtype) -> np.ndarray:
+        """The im2col buffer, reused across steps of the same shape."""
         buf = self._cols_buffer
-        if buf is None or buf.shape != shape or buf.dtype != x.dtype:
-            buf = self._cols_buffer = np.empty(shape, dtype=x.dtype)
-        return im2col(x, self.kernel_size, self.stride, self.padding, self.dilation, out=buf)
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            buf = self._cols_buffer = np.empty(shape, dtype=dtype)
+        return buf
 
     def weight_matrix(self) -> np.ndarray:
         """W as the (kh·kw·C_in, C_out) matrix the GEMMs use (a view)."""
         return self.W.data.reshape(-1, self.out_channels)
 
+    # The im2col matrix is built and multiplied this many bytes at a time, so each GEMM
+    # reads rows the copy has just left in cache and the whole matrix (425 MB for the
+    # first airbench block at batch 512) never exists: the forward GEMM of that layer is
+    # 1.6× faster than one big copy then one GEMM, and rebuilding chunks for ∂L/∂W costs
+    # no more than reading a kept matrix back from memory (docs/cnn.md).
+    CHUNK_BYTES = 4 << 20
+
+    def _chunks(self, x: np.ndarray):
+        """Yield (row slice of the output matrix, im2col of the images behind those rows)."""
+        n, ho, wo, _ = self.output_shape(x.shape)
+        rows, width = ho * wo, self.kernel_size[0] * self.kernel_size[1] * self.in_channels
+        step = max(1, self.CHUNK_BYTES // (rows * width * x.itemsize))
+        buf = self._buffer((min(step, n) * rows, width), x.dtype)
+        for a in range(0, n, step):
+            part = x[a:a + step]
+            cols = im2col(part, self.kernel_size, self.stride, self.padding, self.dilation,
+                          out=buf[:len(part) * rows])
+            yield slice(a * rows, (a + len(part)) * rows), cols
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         n, ho, wo, co = self._check(x)
         self.x = x
-        cols = self._im2col(x)
-        self.cols = cols if self.keep_cols else None
-        z = np.matmul(cols, self.weight_matrix())
+        w = self.weight_matrix()
+        z = np.empty((n * ho * wo, co), dtype=x.dtype)
+        for rows, cols in self._chunks(x):
+            np.matmul(cols, w, out=z[rows])
         if self.b is not None:
             z += self.b.data
         return z.reshape(n, ho, wo, co)
+
+    def _weight_gradient(self, x: np.ndarray, dz2: np.ndarray) -> None:
+        """∂L/∂W_mat = Σ over chunks of colsᵀ dz, the chunks rebuilt from the kept input."""
+        grad = self.W.grad.reshape(-1, self.out_channels)
+        part = np.empty_like(grad)
+        for i, (rows, cols) in enumerate(self._chunks(x)):
+            np.matmul(cols.T, dz2[rows], out=grad if i == 0 else part)
+            if i:
+                grad += part
 
     def backward(self, dz: np.ndarray) -> np.ndarray | None:
         x = self.x
@@ -210,18 +237,12 @@ class Conv2d(Layer):
         self.check_grad_output(dz, out_shape)
         dz2 = dz.reshape(-1, self.out_channels)
         if not self.frozen_weight:
-            cols = self.cols if self.cols is not None else self._im2col(x)
-            np.matmul(cols.T, dz2, out=self.W.grad.reshape(-1, self.out_channels))
+            self._weight_gradient(x, dz2)
         if self.b is not None:
             np.sum(dz2, axis=0, out=self.b.grad)
         if not self.needs_input_grad:
             return None
         return self._input_gradient(dz, x.shape)
-
-    # ∂L/∂cols is formed this many bytes at a time and folded back by col2im at once, so
-    # the full (N·H'·W', kh·kw·C_in) matrix (425 MB for the first airbench block at batch
-    # 512) never exists. Timings at 4–64 MB and unchunked were within this VM's noise.
-    CHUNK_BYTES = 16 << 20
 
     def flipped_weight_matrix(self) -> np.ndarray:
         """W rotated by 180° with in/out swapped, as a (kh·kw·C_out, C_in) matrix: the
@@ -255,7 +276,7 @@ class Conv2d(Layer):
             shape = (len(part), *input_shape[1:])
             if pads is not None:
                 cols = im2col(part, self.kernel_size, (1, 1), pads, self.dilation)
-                dx[a:a + step] = np.matmul(cols, w).reshape(shape)
+                np.matmul(cols, w, out=dx[a:a + step].reshape(-1, self.in_channels))
             else:
                 dcols = np.matmul(part.reshape(-1, co), w)
                 dx[a:a + step] = col2im(dcols, shape, self.kernel_size, self.stride, self.padding, self.dilation)
