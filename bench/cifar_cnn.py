@@ -158,24 +158,25 @@ def main(argv=None) -> int:
     widths = PRESETS[args.preset]["widths"]
     if args.widths:
         widths = tuple(int(w) for w in args.widths.split(","))
+    import os
+
     from derivations.nn.memory import reuse_freed_memory
-    from derivations.nn.threads import set_blas_threads
+    from derivations.nn.threads import set_blas_threads, set_layer_threads
     reuse_freed_memory()
-    if args.threads:
-        set_blas_threads(args.threads)
+    threads = args.threads or os.cpu_count() or 1
     b = args.batch_size
     rng = np.random.default_rng(0)
     x = rng.standard_normal((b, 32, 32, 3)).astype(np.float32)
     y = rng.integers(0, 10, b)
     model = numpy_net(widths)
     shapes = gemm_shapes(model, b)
+    set_layer_threads(threads)
     model.freeze_whitening(args.frozen_whitening)
     numpy_step = NumpyStep(model, x, y)
     torch_step = None
     if not args.no_torch:
         import torch
-        if args.threads:
-            torch.set_num_threads(args.threads)
+        torch.set_num_threads(threads)
         torch_step = TorchStep(widths, b)
     # Alternate the two step by step, so that both see the same load on a shared machine.
     numpy_times, torch_times = [], []
@@ -189,13 +190,14 @@ def main(argv=None) -> int:
             if record:
                 torch_times.append(t)
     rss = peak_rss_mib()
+    set_blas_threads(threads)
+    rate = matmul_rate(shapes)                 # the reference: one GEMM call on all threads
     seconds = float(np.median(numpy_times))
     fwd, bwd = numpy_step.fwd / args.steps, numpy_step.bwd / args.steps
     flops = step_flops(shapes)
-    rate = matmul_rate(shapes)
     epoch = seconds * 50000 / b
-    print(f"network {model.label}, batch {b}, {args.steps} timed steps each after {args.warmup} warm-up, "
-          f"NumPy and PyTorch steps alternating; medians")
+    print(f"network {model.label}, batch {b}, {threads} threads, {args.steps} timed steps each after "
+          f"{args.warmup} warm-up, NumPy and PyTorch steps alternating; medians")
     print(f"{'layer':34s} {'forward ms':>11s} {'backward ms':>12s}")
     for label, f, g in zip(numpy_step.labels, fwd, bwd):
         print(f"{label:34s} {1e3 * f:11.1f} {1e3 * g:12.1f}")

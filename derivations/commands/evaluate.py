@@ -20,23 +20,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     cifar.add_argument("--data-dir", metavar="DIR", help="as for 'train cifar-cnn'")
     cifar.add_argument("--no-download", action="store_true", help="fail instead of downloading")
     cifar.add_argument("--test-limit", type=int, metavar="N", help="the first N test images only")
-    cifar.add_argument("--threads", type=int, metavar="N", help="BLAS threads")
+    cifar.add_argument("--threads", type=int, metavar="N", help="threads (default: all cores)")
     cifar.add_argument("--no-progress", action="store_true")
     cifar.set_defaults(evaluate=_cifar_cnn)
 
 
 def _cifar_cnn(args) -> int:
+    import os
     import time
 
     from derivations.datasets import cifar10
     from derivations.nn.cnn import CifarCNN
     from derivations.nn.memory import reuse_freed_memory
-    from derivations.nn.threads import set_blas_threads
+    from derivations.nn.threads import set_layer_threads
     from derivations.tasks.cifar_cnn import evaluate
 
     reuse_freed_memory()
-    if args.threads:
-        set_blas_threads(args.threads)
+    if args.threads is not None and args.threads < 1:
+        from derivations.errors import UserError
+        raise UserError(f"--threads must be ≥ 1, got {args.threads}")
+    set_layer_threads(args.threads or os.cpu_count() or 1)
     model = CifarCNN.load(args.model)
     data = cifar10.load(args.data_dir, download_missing=not args.no_download, progress=not args.no_progress)
     x, y = data.test_images, data.test_labels

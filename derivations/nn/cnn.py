@@ -26,6 +26,7 @@ import math
 import numpy as np
 
 from derivations import layerspec as ls
+from derivations.nn import parallel
 from derivations.nn.activations import GELU, Activation
 from derivations.nn.base import Layer
 from derivations.nn.conv import Conv2d, im2col
@@ -68,31 +69,45 @@ class GELUTanh(Activation):
         return "GELU(tanh)"
 
     def _forward(self, z):
+        a, t = np.empty_like(z), np.empty_like(z)
+        z1, a1, t1 = z.reshape(-1), a.reshape(-1), t.reshape(-1)
         f = z.dtype.type
-        u = z * z
-        u *= f(0.044715 * self.C)
-        u += f(self.C)
-        u *= z
-        self.t = np.tanh(u, out=u)
-        a = self.t + f(1.0)
-        a *= z
-        a *= f(0.5)
+
+        def block(s):                      # a chain of passes over one cache-sized block
+            zs, u, out = z1[s], t1[s], a1[s]
+            np.multiply(zs, zs, out=u)
+            u *= f(0.044715 * self.C)
+            u += f(self.C)
+            u *= zs
+            np.tanh(u, out=u)
+            np.add(u, f(1.0), out=out)
+            out *= zs
+            out *= f(0.5)
+        parallel.for_blocks(z1.size, z.itemsize, block)
+        self.t = t
         return a
 
     def _backward(self, da):
-        f, z, t = da.dtype.type, self.z, self.t
-        du = z * z
-        du *= f(3 * 0.044715 * self.C)
-        du += f(self.C)
-        sech2 = t * t
-        np.subtract(f(1.0), sech2, out=sech2)
-        du *= sech2
-        du *= z
-        du += t
-        du += f(1.0)
-        du *= f(0.5)
-        du *= da
-        return du
+        f = da.dtype.type
+        z1, t1, da1 = self.z.reshape(-1), self.t.reshape(-1), da.reshape(-1)
+        out = np.empty_like(da)
+        out1 = out.reshape(-1)
+
+        def block(s):
+            z, t, du = z1[s], t1[s], out1[s]
+            np.multiply(z, z, out=du)
+            du *= f(3 * 0.044715 * self.C)
+            du += f(self.C)
+            sech2 = t * t
+            np.subtract(f(1.0), sech2, out=sech2)
+            du *= sech2
+            du *= z
+            du += t
+            du += f(1.0)
+            du *= f(0.5)
+            du *= da1[s]
+        parallel.for_blocks(z1.size, da.itemsize, block)
+        return out
 
 
 def make_gelu(kind: str) -> Activation:

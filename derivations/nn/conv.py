@@ -36,6 +36,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from derivations.nn import parallel
 from derivations.nn.base import Layer, LayerInputError
 from derivations.nn.init import get_initialiser
 from derivations.nn.parameter import Parameter
@@ -147,7 +148,7 @@ class Conv2d(Layer):
         self.b = Parameter(np.zeros(out_channels, dtype=dtype), "b") if bias else None
         self.frozen_weight = frozen_weight
         self.x: np.ndarray | None = None
-        self._cols_buffer: np.ndarray | None = None
+        self._cols_buffers: dict[int, np.ndarray] = {}
 
     @property
     def label(self) -> str:
@@ -179,11 +180,11 @@ class Conv2d(Layer):
                                   f"after padding; the output would be {out}")
         return out
 
-    def _buffer(self, shape, dtype) -> np.ndarray:
-        """The im2col buffer, reused across steps of the same shape."""
-        buf = self._cols_buffer
+    def _buffer(self, worker: int, shape, dtype) -> np.ndarray:
+        """Worker ``worker``'s im2col buffer, reused across steps of the same shape."""
+        buf = self._cols_buffers.get(worker)
         if buf is None or buf.shape != shape or buf.dtype != dtype:
-            buf = self._cols_buffer = np.empty(shape, dtype=dtype)
+            buf = self._cols_buffers[worker] = np.empty(shape, dtype=dtype)
         return buf
 
     def weight_matrix(self) -> np.ndarray:
@@ -192,18 +193,19 @@ class Conv2d(Layer):
 
     # The im2col matrix is built and multiplied this many bytes at a time, so each GEMM
     # reads rows the copy has just left in cache and the whole matrix (425 MB for the
-    # first airbench block at batch 512) never exists: the forward GEMM of that layer is
-    # 1.6× faster than one big copy then one GEMM, and rebuilding chunks for ∂L/∂W costs
-    # no more than reading a kept matrix back from memory (docs/cnn.md).
-    CHUNK_BYTES = 4 << 20
+    # first airbench block at batch 512) never exists; the chunks are shared out over
+    # the threads of :mod:`derivations.nn.parallel`. Rebuilding the chunks for ∂L/∂W
+    # costs no more than reading a kept matrix back from memory (docs/cnn.md).
+    CHUNK_BYTES = 2 << 20
 
-    def _chunks(self, x: np.ndarray):
-        """Yield (row slice of the output matrix, im2col of the images behind those rows)."""
+    def _chunks(self, x: np.ndarray, worker: int, count: int):
+        """Yield (row slice of the output matrix, im2col of the images behind those rows)
+        for every ``count``-th chunk from ``worker`` on."""
         n, ho, wo, _ = self.output_shape(x.shape)
         rows, width = ho * wo, self.kernel_size[0] * self.kernel_size[1] * self.in_channels
         step = max(1, self.CHUNK_BYTES // (rows * width * x.itemsize))
-        buf = self._buffer((min(step, n) * rows, width), x.dtype)
-        for a in range(0, n, step):
+        buf = self._buffer(worker, (min(step, n) * rows, width), x.dtype)
+        for a in range(worker * step, n, count * step):
             part = x[a:a + step]
             cols = im2col(part, self.kernel_size, self.stride, self.padding, self.dilation,
                           out=buf[:len(part) * rows])
@@ -214,20 +216,28 @@ class Conv2d(Layer):
         self.x = x
         w = self.weight_matrix()
         z = np.empty((n * ho * wo, co), dtype=x.dtype)
-        for rows, cols in self._chunks(x):
-            np.matmul(cols, w, out=z[rows])
+
+        def work(worker, count):
+            for rows, cols in self._chunks(x, worker, count):
+                np.matmul(cols, w, out=z[rows])
+        parallel.run(work)
         if self.b is not None:
             z += self.b.data
         return z.reshape(n, ho, wo, co)
 
     def _weight_gradient(self, x: np.ndarray, dz2: np.ndarray) -> None:
         """∂L/∂W_mat = Σ over chunks of colsᵀ dz, the chunks rebuilt from the kept input."""
-        grad = self.W.grad.reshape(-1, self.out_channels)
-        part = np.empty_like(grad)
-        for i, (rows, cols) in enumerate(self._chunks(x)):
-            np.matmul(cols.T, dz2[rows], out=grad if i == 0 else part)
-            if i:
-                grad += part
+        def work(worker, count):
+            total = part = None
+            for rows, cols in self._chunks(x, worker, count):
+                if total is None:
+                    total = cols.T @ dz2[rows]
+                    part = np.empty_like(total)
+                else:
+                    total += np.matmul(cols.T, dz2[rows], out=part)
+            return total
+        partial = [g for g in parallel.run(work) if g is not None]
+        np.sum(partial, axis=0, out=self.W.grad.reshape(-1, self.out_channels))
 
     def backward(self, dz: np.ndarray) -> np.ndarray | None:
         x = self.x
@@ -271,13 +281,17 @@ class Conv2d(Layer):
             width = w.shape[1]
         step = max(1, self.CHUNK_BYTES // max(ho * wo * width * dz.itemsize, 1))
         dx = np.empty(input_shape, dtype=dz.dtype)
-        for a in range(0, n, step):
-            part = dz[a:a + step]
-            shape = (len(part), *input_shape[1:])
-            if pads is not None:
-                cols = im2col(part, self.kernel_size, (1, 1), pads, self.dilation)
-                np.matmul(cols, w, out=dx[a:a + step].reshape(-1, self.in_channels))
-            else:
-                dcols = np.matmul(part.reshape(-1, co), w)
-                dx[a:a + step] = col2im(dcols, shape, self.kernel_size, self.stride, self.padding, self.dilation)
+
+        def work(worker, count):
+            for a in range(worker * step, n, count * step):
+                part = dz[a:a + step]
+                shape = (len(part), *input_shape[1:])
+                if pads is not None:
+                    cols = im2col(part, self.kernel_size, (1, 1), pads, self.dilation)
+                    np.matmul(cols, w, out=dx[a:a + step].reshape(-1, self.in_channels))
+                else:
+                    dcols = np.matmul(part.reshape(-1, co), w)
+                    dx[a:a + step] = col2im(dcols, shape, self.kernel_size, self.stride, self.padding,
+                                            self.dilation)
+        parallel.run(work)
         return dx

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from derivations.nn import parallel
 from derivations.nn.base import Layer, LayerInputError
 from derivations.nn.conv import output_size, pad_hw, pair
 
@@ -83,19 +84,28 @@ class MaxPool2d(_Pool2d):
         out_shape = self._check(x)
         self.input_shape = x.shape
         self.xp = xp = pad_hw(x, self.padding, value=-np.inf)
-        z = None
-        for _, rows, cols in self._offsets(out_shape):
-            z = np.maximum(xp[:, rows, cols], xp[:, rows, cols]) if z is None else np.maximum(z, xp[:, rows, cols], out=z)
+        z = np.empty(out_shape, dtype=x.dtype)
+        offsets = list(self._offsets(out_shape))
+
+        def block(s):
+            for i, (_, rows, cols) in enumerate(offsets):
+                if i == 0:
+                    z[s] = xp[s, rows, cols]
+                else:
+                    np.maximum(z[s], xp[s, rows, cols], out=z[s])
+        parallel.for_blocks(len(x), xp[0].nbytes, block)
         self.z = z
         return z
 
-    def winner_masks(self):
-        """One boolean array per kernel offset: where that offset holds the window's maximum.
+    def winner_masks(self, s: slice = slice(None)):
+        """One boolean array per kernel offset: where that offset holds the window's maximum
+        (for the images ``s``).
 
         Usually no window has a tie (the masks then hold exactly one True per window in all)
         and ``x == z`` is the answer; otherwise each window is claimed by its first maximum."""
-        hits = [(rows, cols, np.equal(self.xp[:, rows, cols], self.z)) for _, rows, cols in self._offsets(self.z.shape)]
-        if sum(np.count_nonzero(hit) for _, _, hit in hits) == self.z.size:
+        z = self.z[s]
+        hits = [(rows, cols, np.equal(self.xp[s, rows, cols], z)) for _, rows, cols in self._offsets(self.z.shape)]
+        if sum(np.count_nonzero(hit) for _, _, hit in hits) == z.size:
             yield from hits
             return
         claimed = None
@@ -120,11 +130,14 @@ class MaxPool2d(_Pool2d):
             dxp[:, :ho * kh, wo * kw:] = 0
         else:
             dxp = self._padded_zeros(dz.dtype)
-        for rows, cols, hit in self.winner_masks():
-            if overlapping:
-                dxp[:, rows, cols] += dz * hit
-            else:                                    # windows are disjoint: write, don't add
-                np.multiply(dz, hit, out=dxp[:, rows, cols])
+
+        def block(s):
+            for rows, cols, hit in self.winner_masks(s):
+                if overlapping:
+                    dxp[s, rows, cols] += dz[s] * hit
+                else:                                # windows are disjoint: write, don't add
+                    np.multiply(dz[s], hit, out=dxp[s, rows, cols])
+        parallel.for_blocks(len(dz), self.xp[0].nbytes, block)
         return self._unpad(dxp)
 
 

@@ -49,7 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--epochs", type=int, help="epochs (default: the preset's)")
     run.add_argument("--batch-size", type=int, help="batch size (default 512)")
     run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--threads", type=int, metavar="N", help="BLAS threads (default: all cores)")
+    run.add_argument("--threads", type=int, metavar="N", help="threads the layers split their work over, each with a one-thread BLAS "
+                                                           "(default: all cores)")
     run.add_argument("--out", metavar="DIR", help="write curve.png, confusion.png, model.npz, metrics.json "
                                                    "and a checkpoint every epoch here")
     run.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.npz (needs --out)")
@@ -361,6 +362,7 @@ def plot_confusion(labels, predictions, classes, path, title: str):
 
 
 def run(args) -> int:
+    import os
     import time
     from pathlib import Path
 
@@ -369,14 +371,13 @@ def run(args) -> int:
 
     from derivations.datasets import cifar10
     from derivations.nn.memory import reuse_freed_memory
-    from derivations.nn.threads import set_blas_threads
+    from derivations.nn.threads import set_layer_threads
     from derivations.nn.training import EpochStats, History
     from derivations.tasks import _report
 
     cfg = resolve(args)
     reuse_freed_memory()
-    if args.threads:
-        set_blas_threads(args.threads)
+    set_layer_threads(args.threads or os.cpu_count() or 1)
     data = cifar10.load(args.data_dir, download_missing=not args.no_download, progress=not args.no_progress)
     train_x, train_y = data.train_images, data.train_labels
     if cfg["train_limit"]:
