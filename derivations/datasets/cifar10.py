@@ -8,6 +8,9 @@ Sources, in order of preference, looked for in the data folder (``--data-dir`` >
 2. ``cifar10-jpg.tar``: the JPEG re-encoding of ``shared/datasets`` (lossy, quality 75;
    see its README), one file per image under ``cifar10-jpg/{train,test}/<class>/NNNN.jpg``.
    Labels are the class folder names in alphabetical order, which are the official indices.
+   The archive is grouped by class; each split is shuffled once with a fixed seed, so that
+   any prefix (the 5,000 images the whitening layer is fitted to, ``--test-limit N``) mixes
+   all classes, as the official batches do.
 
 When neither is there, the official archive is downloaded into the data folder.
 The decoded arrays (train 50000×32×32×3, test 10000×32×32×3, uint8, plus int64 labels) are
@@ -37,7 +40,8 @@ JPEG_SHA256 = "42635c6c1fc5146d0622f1f6a2125cc45abd893f16b3c2b8e445f90810ce46d1"
 JPEG_SIZE = 92_682_240
 EXPECTED_PER_CLASS = {"train": 5000, "test": 1000}   # of a complete archive
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
-CACHE_VERSION = 1
+CACHE_VERSION = 2                 # 2: JPEG splits shuffled (1 kept the archive's class order)
+SHUFFLE_SEED = 2009
 HINT = (f"pass --data-dir DIR (a folder holding {OFFICIAL_NAME} or {JPEG_NAME}, e.g. "
         f"../shared/datasets) or set ${ENV_VAR}")
 
@@ -188,5 +192,10 @@ def read_jpeg_tar(archive: Path, *, per_class: int | None = None, progress: bool
             if short:
                 raise _corrupt(archive, f"{split}/{short[0]} has {counts.get((split, short[0]), 0)} images, "
                                         f"expected {expect_per_class[split]}")
-    return dict(train_images=np.stack(images["train"]), train_labels=np.array(labels["train"], np.int64),
-                test_images=np.stack(images["test"]), test_labels=np.array(labels["test"], np.int64))
+    out = {}
+    rng = np.random.default_rng(SHUFFLE_SEED)
+    for split in ("train", "test"):
+        order = rng.permutation(len(images[split]))
+        out[f"{split}_images"] = np.stack(images[split])[order]
+        out[f"{split}_labels"] = np.array(labels[split], np.int64)[order]
+    return out

@@ -88,6 +88,7 @@ def test_smoke_fast_network_learns_on_real_cifar10_slice():
     data = read_jpeg_tar(REAL_ARCHIVE, per_class=100, progress=False)
     x, y = data["train_images"], data["train_labels"]
     test_x, test_y = data["test_images"], data["test_labels"]
+    assert len(set(y[:100].tolist())) == 10        # shuffled: the whitening sample is not one class
     cfg = dict(widths=[16, 32, 32], epochs=4, batch_size=50, tta=0, seed=0, lr=11.5, momentum=0.85,
                nesterov=True, bias_scaler=64.0, weight_decay=0.0133, warmup=0.23, label_smoothing=0.2,
                whiten=True, whiten_bias_epochs=3, lookahead=True, translate=2, flip="alternating",
