@@ -279,19 +279,16 @@ class Conv2d(Layer):
         else:
             w = self.weight_matrix().T
             width = w.shape[1]
-        step = max(1, self.CHUNK_BYTES // max(ho * wo * width * dz.itemsize, 1))
         dx = np.empty(input_shape, dtype=dz.dtype)
 
-        def work(worker, count):
-            for a in range(worker * step, n, count * step):
-                part = dz[a:a + step]
-                shape = (len(part), *input_shape[1:])
-                if pads is not None:
-                    cols = im2col(part, self.kernel_size, (1, 1), pads, self.dilation)
-                    np.matmul(cols, w, out=dx[a:a + step].reshape(-1, self.in_channels))
-                else:
-                    dcols = np.matmul(part.reshape(-1, co), w)
-                    dx[a:a + step] = col2im(dcols, shape, self.kernel_size, self.stride, self.padding,
-                                            self.dilation)
-        parallel.run(work)
+        def block(s):
+            part = dz[s]
+            if pads is not None:
+                cols = im2col(part, self.kernel_size, (1, 1), pads, self.dilation)
+                np.matmul(cols, w, out=dx[s].reshape(-1, self.in_channels))
+            else:
+                dcols = np.matmul(part.reshape(-1, co), w)
+                dx[s] = col2im(dcols, (len(part), *input_shape[1:]), self.kernel_size, self.stride,
+                               self.padding, self.dilation)
+        parallel.for_blocks(n, ho * wo * width * dz.itemsize, block, self.CHUNK_BYTES)
         return dx

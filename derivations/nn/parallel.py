@@ -33,10 +33,6 @@ def set_workers(n: int) -> None:
         _workers = n
 
 
-def workers() -> int:
-    return _workers
-
-
 def run(work: Callable[[int, int], T]) -> list[T]:
     """``[work(i, count) for i in range(count)]`` with one call per worker thread, where
     ``count`` is the number of workers; worker ``i`` takes every ``count``-th slice."""
