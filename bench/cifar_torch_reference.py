@@ -73,26 +73,27 @@ def to_torch(x_nhwc):
     return torch.from_numpy(x_nhwc).permute(0, 3, 1, 2)          # NCHW view of NHWC memory
 
 
-def predict(net, images_u8, tta):
-    import torch
+class NumpyFacing:
+    """The PyTorch net behind the NumPy model's interface (NHWC arrays in, logits out), so
+    the task's own ``predict_logits`` does the evaluation and TTA for both."""
 
-    from derivations.tasks.cifar_cnn import normalise
-    net.eval()
-    out = []
-    with torch.no_grad():
-        for i in range(0, len(images_u8), 500):
-            x = to_torch(normalise(images_u8[i:i + 500]))
+    def __init__(self, net):
+        self.net = net
 
-            def mirror(v):
-                logits = net(v)
-                return 0.5 * (logits + net(v.flip(-1))) if tta >= 1 else logits
-            logits = mirror(x)
-            if tta >= 2:
-                p = torch.nn.functional.pad(x, (1, 1, 1, 1), mode="reflect")
-                logits = 0.5 * logits + 0.25 * (mirror(p[:, :, :32, :32]) + mirror(p[:, :, 2:, 2:]))
-            out.append(logits.numpy())
-    net.train()
-    return np.concatenate(out)
+    @property
+    def training(self):
+        return self.net.training
+
+    def train(self, mode: bool = True):
+        self.net.train(mode)
+
+    def eval(self):
+        self.net.eval()
+
+    def forward(self, x):
+        import torch
+        with torch.no_grad():
+            return self.net(to_torch(x)).numpy()
 
 
 def main(argv=None) -> int:
@@ -106,72 +107,70 @@ def main(argv=None) -> int:
     import torch
 
     from derivations.datasets import cifar10
-    from derivations.tasks.cifar_cnn import PRESETS, Trainer, augment, normalise
+    from derivations.tasks import cifar_cnn
+    from derivations.tasks.cifar_cnn import Trainer, augment, normalise, predict_logits
     torch.set_num_threads(args.threads)
-    preset = PRESETS[args.preset]
-    cfg = dict(widths=list(preset["widths"]), epochs=args.epochs or preset["epochs"], batch_size=512, tta=2,
-               seed=args.seed, lr=11.5, momentum=0.85, nesterov=True, bias_scaler=64.0, weight_decay=0.0133,
-               warmup=0.23, label_smoothing=0.2, whiten=True, whiten_bias_epochs=preset["whiten_bias_epochs"],
-               lookahead=True, translate=2, flip="alternating", train_limit=None, preset=args.preset, init="airbench")
+    task_parser = argparse.ArgumentParser()
+    cifar_cnn.add_arguments(task_parser)
+    task_args = ["--preset", args.preset, "--seed", str(args.seed)] + (["--epochs", str(args.epochs)] if args.epochs else [])
+    cfg = cifar_cnn.resolve(task_parser.parse_args(task_args))       # the task's own defaults
     data = cifar10.load(args.data_dir, download_missing=False, progress=False)
     x_all, y_all = data.train_images, data.train_labels
     b = cfg["batch_size"]
     steps = len(x_all) // b
     trainer = Trainer(cfg, x_all, steps)                 # the NumPy initialisation, RNG and schedule
     net = torch_copy(trainer.model)
+    facing = NumpyFacing(net)
     probe = normalise(data.test_images[:8])
     trainer.model.eval()
-    net.eval()
-    gap = np.abs(trainer.model.forward(probe) - net(to_torch(probe)).detach().numpy()).max()
+    facing.eval()
+    gap = np.abs(trainer.model.forward(probe) - facing.forward(probe)).max()
     trainer.model.train()
-    net.train()
+    facing.train()
     assert gap < 1e-3, f"the PyTorch copy disagrees with the NumPy model by {gap}"
     norm = [m.bias for m in net if isinstance(m, torch.nn.BatchNorm2d)]
     whiten_bias = net[0].bias
     other = [p for p in net.parameters() if p.requires_grad and all(p is not q for q in norm + [whiten_bias])]
     base = trainer.base_lr
-    groups = [dict(params=norm, lr=base * 64, mult=64.0), dict(params=other, lr=base, mult=1.0),
-              dict(params=[whiten_bias], lr=base, mult=1.0)]
-    opt = torch.optim.SGD([{k: v for k, v in g.items() if k != "mult"} for g in groups], lr=base, momentum=0.85,
-                          nesterov=True)
-    crit = torch.nn.CrossEntropyLoss(label_smoothing=0.2)
+    mults = [cfg["bias_scaler"], 1.0, 1.0]
+    opt = torch.optim.SGD([dict(params=group) for group in (norm, other, [whiten_bias])], lr=base,
+                          momentum=cfg["momentum"], nesterov=cfg["nesterov"])
+    crit = torch.nn.CrossEntropyLoss(label_smoothing=cfg["label_smoothing"])
     ema = {k: v.detach().clone() for k, v in net.state_dict().items() if v.dtype == torch.float32}
-    padded = np.pad(x_all, ((0, 0), (2, 2), (2, 2), (0, 0)), mode="reflect")
-    rng, flip_bits, t, total = trainer.rng, trainer.flip_bits, 0, steps * cfg["epochs"]
+    p = cfg["translate"]
+    padded = np.pad(x_all, ((0, 0), (p, p), (p, p), (0, 0)), mode="reflect")
     print(f"PyTorch {torch.__version__} reference, {args.threads} threads: {trainer.model.label}, "
           f"{cfg['epochs']} epochs, logits match the NumPy model to {gap:.1e}", flush=True)
     for epoch in range(cfg["epochs"]):
         start = time.perf_counter()
         whiten_bias.requires_grad_(epoch < cfg["whiten_bias_epochs"])
-        order = rng.permutation(len(x_all))
+        order = trainer.rng.permutation(len(x_all))
         for i in range(steps):
             idx = order[i * b:(i + 1) * b]
-            flips = rng.random(len(idx)) < 0.5 if epoch == 0 else flip_bits[idx] ^ bool(epoch % 2)
-            x = to_torch(normalise(augment(padded, idx, rng, 2, flips)))
+            x = to_torch(normalise(augment(padded, idx, trainer.rng, p, trainer.flip_mask(idx, epoch))))
             loss = crit(net(x), torch.from_numpy(y_all[idx]))
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            s = trainer.schedule(t)
-            for g, spec in zip(opt.param_groups, groups):
-                g["lr"] = base * spec["mult"] * s
+            s = trainer.schedule(trainer.step_count)
+            for g, mult in zip(opt.param_groups, mults):
+                g["lr"] = base * mult * s
             opt.step()
             with torch.no_grad():
-                decay = 1 - s * cfg["weight_decay"] * b / 1024
-                for g in opt.param_groups:
-                    for p in g["params"]:
-                        if p.requires_grad:
-                            p.mul_(decay)
-                t += 1
-                if t % 5 == 0:
-                    alpha = 0.95 ** 5 * (t / total) ** 3
+                decay = trainer.weight_decay_factor(s)
+                for param in net.parameters():
+                    if param.requires_grad:
+                        param.mul_(decay)
+                trainer.step_count += 1
+                if trainer.step_count % 5 == 0:
+                    alpha = trainer.lookahead_decay(trainer.step_count)
                     for k, v in net.state_dict().items():
                         if k in ema:
                             ema[k].lerp_(v, 1 - alpha)
                             v.copy_(ema[k])
-        acc = np.mean(predict(net, data.test_images, 0).argmax(1) == data.test_labels)
+        acc = np.mean(predict_logits(facing, data.test_images).argmax(1) == data.test_labels)
         print(f"epoch {epoch + 1:3d}  test acc {100 * acc:6.2f}%  {time.perf_counter() - start:.1f}s", flush=True)
     for level in (0, 2):
-        acc = np.mean(predict(net, data.test_images, level).argmax(1) == data.test_labels)
+        acc = np.mean(predict_logits(facing, data.test_images, level).argmax(1) == data.test_labels)
         print(f"final test accuracy {100 * acc:.2f}% (TTA {level})")
     return 0
 

@@ -253,7 +253,7 @@ class Trainer:
         loss = self.criterion.forward(logits, y)
         model.backward(self.criterion.backward())
         s = self.schedule(self.step_count)
-        decay = 1 - s * self.cfg["weight_decay"] * self.cfg["batch_size"] / 1024
+        decay = self.weight_decay_factor(s)
         for name, (opt, mult) in self.groups.items():
             if name == "whiten_bias" and self.epoch >= self.cfg["whiten_bias_epochs"]:
                 continue
@@ -264,8 +264,27 @@ class Trainer:
                     p.data *= np.float32(decay)
         self.step_count += 1
         if self.ema is not None and self.step_count % 5 == 0:
-            self.lookahead(0.95 ** 5 * (self.step_count / self.total_steps) ** 3)
+            self.lookahead(self.lookahead_decay(self.step_count))
         return loss, int(np.count_nonzero(logits.argmax(axis=1) == y))
+
+    def weight_decay_factor(self, s: float) -> float:
+        """θ is multiplied by this after a step at schedule factor ``s``."""
+        return 1 - s * self.cfg["weight_decay"] * self.cfg["batch_size"] / 1024
+
+    def lookahead_decay(self, t: int) -> float:
+        """The EMA's decay after step ``t``: 0.95⁵·(t/T)³, so it averages hardly at all early
+        and strongly at the end."""
+        return 0.95 ** 5 * (t / self.total_steps) ** 3
+
+    def flip_mask(self, idx, epoch: int):
+        """Which images of a batch to mirror: random in the first epoch (every epoch with
+        ``--flip random``), then each image's own fixed bit, inverted every other epoch."""
+        flip = self.cfg["flip"]
+        if flip == "random" or (flip == "alternating" and epoch == 0):
+            return self.rng.random(len(idx)) < 0.5
+        if flip == "alternating":
+            return self.flip_bits[idx] ^ bool(epoch % 2)
+        return None
 
     def lookahead(self, decay: float) -> None:
         """ema ← ema + (1 − decay)(θ − ema); θ ← ema, for parameters and BN statistics."""
@@ -420,12 +439,7 @@ def run(args) -> int:
         loss_sum, correct, seen = 0.0, 0, 0
         for i in range(steps_per_epoch):
             idx = order[i * b:(i + 1) * b]
-            flips = None
-            if cfg["flip"] == "random" or (cfg["flip"] == "alternating" and epoch == 0):
-                flips = trainer.rng.random(len(idx)) < 0.5
-            elif cfg["flip"] == "alternating":
-                flips = trainer.flip_bits[idx] ^ bool(epoch % 2)
-            x = normalise(augment(padded, idx, trainer.rng, p, flips))
+            x = normalise(augment(padded, idx, trainer.rng, p, trainer.flip_mask(idx, epoch)))
             loss, right = trainer.train_step(x, train_y[idx])
             loss_sum, correct, seen = loss_sum + loss * len(idx), correct + right, seen + len(idx)
             bar.update(len(idx))
