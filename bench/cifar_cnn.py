@@ -25,7 +25,7 @@ def peak_rss_mib() -> float:
 
 
 def numpy_net(widths, seed=0):
-    from derivations.nn.cnn import CifarCNN
+    from derivations.backend.nn.cnn import CifarCNN
     return CifarCNN(widths, seed=seed)
 
 
@@ -36,8 +36,8 @@ def layers_of(model):
 def gemm_shapes(model, batch):
     """(M, K, N) of the forward GEMM of every convolution and the linear layer; backward
     does two GEMMs of the same size per layer (the first conv only its weight one, frozen)."""
-    from derivations.nn.conv import Conv2d
-    from derivations.nn.layers import Linear
+    from derivations.backend.nn.conv import Conv2d
+    from derivations.backend.nn.layers import Linear
     shapes, x = [], np.zeros((batch, 32, 32, 3), np.float32)
     for layer in layers_of(model):
         if isinstance(layer, Conv2d):
@@ -76,8 +76,8 @@ class NumpyStep:
     """One timed training step of the NumPy network, with per-layer forward/backward times."""
 
     def __init__(self, model, x, y):
-        from derivations.nn.losses import SoftmaxCrossEntropy
-        from derivations.nn.optim import SGD
+        from derivations.backend.nn.losses import SoftmaxCrossEntropy
+        from derivations.backend.nn.optim import SGD
         norm, other = model.trainable_parameters()
         self.opt = SGD(norm + other, 0.01, momentum=0.85, nesterov=True)
         self.loss = SoftmaxCrossEntropy(label_smoothing=0.2)
@@ -154,14 +154,14 @@ def main(argv=None) -> int:
                         help="NumPy step as after the whitening-bias epochs (no backward below block 1)")
     args = parser.parse_args(argv)
 
-    from derivations.tasks.cifar_cnn import PRESETS
+    from derivations.backend.tasks.cifar_cnn import PRESETS
     widths = PRESETS[args.preset]["widths"]
     if args.widths:
         widths = tuple(int(w) for w in args.widths.split(","))
     import os
 
-    from derivations.nn.memory import reuse_freed_memory
-    from derivations.nn.threads import set_blas_threads, set_layer_threads
+    from derivations.backend.nn.memory import reuse_freed_memory
+    from derivations.backend.nn.threads import set_blas_threads, set_layer_threads
     reuse_freed_memory()
     threads = args.threads or os.cpu_count() or 1
     b = args.batch_size

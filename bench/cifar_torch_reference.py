@@ -21,11 +21,11 @@ def torch_copy(model):
     import torch
     from torch import nn
 
-    from derivations.nn.cnn import GELUTanh, Scale
-    from derivations.nn.conv import Conv2d
-    from derivations.nn.layers import Flatten, Linear
-    from derivations.nn.normalization import BatchNorm2d
-    from derivations.nn.pooling import MaxPool2d
+    from derivations.backend.nn.cnn import GELUTanh, Scale
+    from derivations.backend.nn.conv import Conv2d
+    from derivations.backend.nn.layers import Flatten, Linear
+    from derivations.backend.nn.normalization import BatchNorm2d
+    from derivations.backend.nn.pooling import MaxPool2d
     modules = []
     for layer in list(model.body) + list(model.head):
         if isinstance(layer, Conv2d):
@@ -106,9 +106,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     import torch
 
-    from derivations.datasets import cifar10
-    from derivations.tasks import cifar_cnn
-    from derivations.tasks.cifar_cnn import Trainer, augment, normalise, predict_logits
+    from derivations.backend.datasets import cifar10
+    from derivations.backend.tasks import cifar_cnn
+    from derivations.backend.tasks.cifar_cnn import Trainer, augment, normalise, predict_logits
     torch.set_num_threads(args.threads)
     task_parser = argparse.ArgumentParser()
     cifar_cnn.add_arguments(task_parser)

@@ -43,18 +43,18 @@ for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402
 
-from derivations.nn.data import BatchLoader  # noqa: E402
-from derivations.nn.layers import Linear  # noqa: E402
-from derivations.nn.mlp import MLP  # noqa: E402
-from derivations.tasks._report import peak_rss_mib  # noqa: E402
+from derivations.backend.nn.data import BatchLoader  # noqa: E402
+from derivations.backend.nn.layers import Linear  # noqa: E402
+from derivations.backend.nn.mlp import MLP  # noqa: E402
+from derivations.backend.tasks._report import peak_rss_mib  # noqa: E402
 
 LR, MOMENTUM = 0.05, 0.9
 SIZES = [784, *map(int, ARGS.hidden.split(",")), 10]
 
 
 def load_images():
-    from derivations.datasets import mnist
-    from derivations.errors import UserError
+    from derivations.backend.datasets import mnist
+    from derivations.core.errors import UserError
     shared = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"
     data_dir = ARGS.data_dir or (shared if shared.is_dir() else None)
     try:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import graphviz
 
-from derivations.errors import UserError
-from derivations.graph import ComputationalGraph
+from derivations.core.errors import UserError
+from derivations.calculus.graph import ComputationalGraph
 from derivations.render.pretty import inline
 
 STYLE = {"input": {"shape": "ellipse", "style": "filled", "fillcolor": "#dbeafe"},

@@ -7,7 +7,7 @@ import unicodedata
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
-from derivations.symbols import prime_of, split_partial
+from derivations.calculus.symbols import prime_of, split_partial
 
 
 SUBSCRIPT_DIGITS = dict(zip("₀₁₂₃₄₅₆₇₈₉", "0123456789"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from derivations.model import CheckResult, Solution
+from derivations.core.model import CheckResult, Solution
 from derivations.render.latex import latex_equation
 
 

@@ -8,7 +8,7 @@ from sympy.printing.pretty.pretty_symbology import pretty_symbol
 from sympy.printing.pretty.stringpict import prettyForm
 from sympy.printing.str import StrPrinter
 
-from derivations.symbols import prime_of, split_partial
+from derivations.calculus.symbols import prime_of, split_partial
 
 
 class TerminalPrinter(PrettyPrinter):

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from derivations.evaluate import evaluate, json_value, with_definitions
-from derivations.model import CheckResult, Solution
+from derivations.core.evaluate import evaluate, json_value, with_definitions
+from derivations.core.model import CheckResult, Solution
 from derivations.render.latex import latex_equation
 
 

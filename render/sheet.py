@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from derivations.model import CheckResult, Solution
+from derivations.core.model import CheckResult, Solution
 from derivations.render.latex import latex_equation
 
 SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-from derivations.model import CheckResult, Solution
+from derivations.core.model import CheckResult, Solution
 from derivations.render.pretty import pretty_equation
 
 WIDTH = 88

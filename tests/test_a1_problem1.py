@@ -7,7 +7,7 @@ import sys
 import pytest
 import sympy as sp
 
-from derivations import registry
+from derivations.core import registry
 
 # Reference values: an mpmath loop at 40 digits with mpmath.diff, independent of SymPy.
 A_X = [-0.05, -0.0957501302185, -0.137637718426]

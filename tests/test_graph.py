@@ -2,8 +2,8 @@
 
 import sympy as sp
 
-from derivations.functions import sigmoid
-from derivations.graph import build_graph
+from derivations.calculus.functions import sigmoid
+from derivations.calculus.graph import build_graph
 
 x, h, z, y, w, b = sp.symbols("x h z y w b", real=True)
 

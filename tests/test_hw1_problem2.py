@@ -10,8 +10,8 @@ import pytest
 import sympy as sp
 
 from conftest import require_module
-from derivations.matrix_calculus import Eye
-from derivations.registry import load
+from derivations.calculus.matrix_calculus import Eye
+from derivations.core.registry import load
 from problems.hw1 import problem2 as p2
 
 ACTIVATIONS = [("relu", "identity"), ("sigmoid", "sigmoid"), ("identity", "sigmoid"), ("relu", "sigmoid")]

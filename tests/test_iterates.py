@@ -1,4 +1,4 @@
-"""Gradient descent and momentum iterates from a symbolic objective (derivations.iterates)."""
+"""Gradient descent and momentum iterates from a symbolic objective (derivations.calculus.iterates)."""
 
 import math
 
@@ -6,8 +6,8 @@ import mpmath
 import pytest
 import sympy as sp
 
-from derivations.functions import sigmoid
-from derivations.iterates import (
+from derivations.calculus.functions import sigmoid
+from derivations.calculus.iterates import (
     central_difference, float_gelu, float_golden_section, float_gradient_descent, float_momentum,
     gradient, gradient_descent, momentum,
 )

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from derivations import registry
+from derivations.core import registry
 from helpers import cli
 
 

@@ -1,10 +1,10 @@
-"""Conv/pool layer-spec arithmetic (derivations.layerspec), against real NumPy windows."""
+"""Conv/pool layer-spec arithmetic (derivations.calculus.layerspec), against real NumPy windows."""
 
 import numpy as np
 import pytest
 import sympy as sp
 
-from derivations.layerspec import (
+from derivations.calculus.layerspec import (
     Activation, BatchNorm, Conv, Dense, GlobalAvgPool, Pool, measure_parameter_counts,
     measure_receptive_field, measure_shapes, output_shape, output_shapes, parameter_count,
     parameter_counts, receptive_field, receptive_fields, spatial_size, without_padding,

@@ -3,10 +3,10 @@
 import numpy as np
 import sympy as sp
 
-from derivations.functions import relu, sigmoid
-from derivations.matrix_calculus import (Diag, Elementwise, Eye, backward, derivative, expand_nodes,
+from derivations.calculus.functions import relu, sigmoid
+from derivations.calculus.matrix_calculus import (Diag, Elementwise, Eye, backward, derivative, expand_nodes,
                                          gradient_error, jacobian_error, numeric, numerator_gradient)
-from derivations.symbols import partial_matrix
+from derivations.calculus.symbols import partial_matrix
 
 n, m, K = sp.symbols("n m K", integer=True, positive=True)
 x, y = sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("y", m, 1)

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from derivations import registry
+from derivations.core import registry
 
 SHAPES = [(32, 32, 32), (32, 32, 32), (32, 32, 32), (16, 16, 32), (16, 16, 64), (16, 16, 64), (16, 16, 64),
           (8, 8, 64), (8, 8, 100)]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derivations import registry
+from derivations.core import registry
 
 
 def mutate(value):

@@ -3,8 +3,8 @@
 import pytest
 import sympy as sp
 
-from derivations.errors import UserError
-from derivations.parsing import parse_expression
+from derivations.core.errors import UserError
+from derivations.core.parsing import parse_expression
 
 
 def test_numbers_are_exact():

@@ -4,11 +4,11 @@ import unicodedata
 
 import sympy as sp
 
-from derivations.functions import sigmoid
+from derivations.calculus.functions import sigmoid
 from derivations.render.latex import latex
 from derivations.render.pretty import inline, pretty
 from derivations.render.sheet import tex_text
-from derivations.symbols import partial
+from derivations.calculus.symbols import partial
 
 x, u = sp.symbols("x u", real=True)
 f1 = sp.Function("f1")

@@ -2,14 +2,14 @@
 
 import sympy as sp
 
-from derivations.checks import max_abs_error, random_points, scalar_derivative_error
-from derivations.errors import UserError
-from derivations.functions import elementary, sigmoid
-from derivations.iterates import (
+from derivations.calculus.checks import max_abs_error, random_points, scalar_derivative_error
+from derivations.core.errors import UserError
+from derivations.calculus.functions import elementary, sigmoid
+from derivations.calculus.iterates import (
     float_gelu, float_golden_section, float_gradient_descent, float_momentum, float_values,
     gradient, gradient_descent, momentum,
 )
-from derivations.model import Param, Problem
+from derivations.core.model import Param, Problem
 
 x = sp.Symbol("x", real=True)
 SCALE = sp.Rational(851, 500)          # the 1.702 of the approximation, kept exact

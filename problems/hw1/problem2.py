@@ -1,7 +1,7 @@
 """hw1/problem2: one SGD step of a two-layer regression net, forward and backward, in numerator layout.
 
 Linear1 -> f -> Linear2 -> g with squared-error loss. The backward pass comes from the general
-reverse-mode rules in :mod:`derivations.matrix_calculus`, with the three Jacobians the sheet
+reverse-mode rules in :mod:`derivations.calculus.matrix_calculus`, with the three Jacobians the sheet
 allows kept opaque; part (d) then spells those Jacobians out. ``f`` and ``g`` are parameters so
 that hw1/problem3 (a) can reuse this with sigmoids; the defaults are the sheet's ReLU/identity.
 """
@@ -11,14 +11,14 @@ import unicodedata
 import numpy as np
 import sympy as sp
 
-from derivations.checks import max_abs_error, numeric_gradient, numeric_jacobian
-from derivations.errors import UserError
-from derivations.functions import relu, sigmoid
-from derivations.matrix_calculus import (Elementwise, applied_for_display, backward, derivative, expand_nodes,
+from derivations.calculus.checks import max_abs_error, numeric_gradient, numeric_jacobian
+from derivations.core.errors import UserError
+from derivations.calculus.functions import relu, sigmoid
+from derivations.calculus.matrix_calculus import (Elementwise, applied_for_display, backward, derivative, expand_nodes,
                                          gradient_error, jacobian_error, numeric, numerator_gradient)
-from derivations.model import Param, Problem
+from derivations.core.model import Param, Problem
 from derivations.render.pretty import inline
-from derivations.symbols import partial, partial_matrix
+from derivations.calculus.symbols import partial, partial_matrix
 
 n, m, K = sp.symbols("n m K", integer=True, positive=True)
 x, y = sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("y", K, 1)

@@ -2,11 +2,11 @@
 
 import sympy as sp
 
-from derivations.checks import random_points, scalar_derivative_error
-from derivations.graph import build_graph
-from derivations.model import Param, Problem
+from derivations.calculus.checks import random_points, scalar_derivative_error
+from derivations.calculus.graph import build_graph
+from derivations.core.model import Param, Problem
 from derivations.render.pretty import inline
-from derivations.symbols import partial
+from derivations.calculus.symbols import partial
 
 x, w1, w2, w3, w4, b1, b2, b3 = sp.symbols("x w_1 w_2 w_3 w_4 b_1 b_2 b_3", real=True)
 h1, h2, yhat, u1, u2, u3, t, v = sp.symbols("h_1 h_2 yhat u_1 u_2 u_3 t v", real=True)

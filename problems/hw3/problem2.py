@@ -2,10 +2,10 @@
 
 import sympy as sp
 
-from derivations.checks import random_points, scalar_derivative_error
-from derivations.functions import elementary, sigmoid
-from derivations.graph import build_graph
-from derivations.model import Param, Problem
+from derivations.calculus.checks import random_points, scalar_derivative_error
+from derivations.calculus.functions import elementary, sigmoid
+from derivations.calculus.graph import build_graph
+from derivations.core.model import Param, Problem
 from derivations.render.pretty import inline
 
 x, h, z, y = sp.symbols("x h z y", real=True)

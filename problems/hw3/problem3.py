@@ -3,10 +3,10 @@
 import numpy as np
 import sympy as sp
 
-from derivations.checks import max_abs_error, numeric_gradient
-from derivations.functions import numpy_function, sigmoid
-from derivations.model import Param, Problem
-from derivations.symbols import partial
+from derivations.calculus.checks import max_abs_error, numeric_gradient
+from derivations.calculus.functions import numpy_function, sigmoid
+from derivations.core.model import Param, Problem
+from derivations.calculus.symbols import partial
 
 z1, z2, d, y = sp.symbols("z_1 z_2 d y", real=True)
 H = sp.Symbol("H", positive=True, integer=True)

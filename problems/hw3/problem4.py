@@ -3,9 +3,9 @@
 import numpy as np
 import sympy as sp
 
-from derivations.checks import max_abs_error, numeric_gradient
-from derivations.model import Param, Problem
-from derivations.symbols import partial
+from derivations.calculus.checks import max_abs_error, numeric_gradient
+from derivations.core.model import Param, Problem
+from derivations.calculus.symbols import partial
 
 r1, r2, delta = sp.symbols("r_1 r_2 delta", positive=True)
 

@@ -4,9 +4,9 @@ added to a network after training."""
 import numpy as np
 import sympy as sp
 
-from derivations.errors import UserError
-from derivations.functions import numpy_function, sigmoid
-from derivations.model import Param, Problem
+from derivations.core.errors import UserError
+from derivations.calculus.functions import numpy_function, sigmoid
+from derivations.core.model import Param, Problem
 
 z = sp.Symbol("z", real=True)
 GRID = np.linspace(-60.0, 60.0, 4001)

@@ -2,14 +2,14 @@
 
 import sympy as sp
 
-from derivations.checks import max_abs_error
-from derivations.errors import UserError
-from derivations.layerspec import (
+from derivations.calculus.checks import max_abs_error
+from derivations.core.errors import UserError
+from derivations.calculus.layerspec import (
     Activation, BatchNorm, Conv, Dense, GlobalAvgPool, Pool, measure_parameter_counts,
     measure_receptive_field, measure_shapes, output_shapes, parameter_count, parameter_counts,
     receptive_fields, without_padding,
 )
-from derivations.model import Param, Problem
+from derivations.core.model import Param, Problem
 
 
 def network():

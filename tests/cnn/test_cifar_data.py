@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from derivations.cli import main
-from derivations.datasets import cifar10
-from derivations.errors import UserError
+from derivations.backend.datasets import cifar10
+from derivations.core.errors import UserError
 
 
 def write_jpeg_tar(path, train_per_class=2, test_per_class=1, seed=0):

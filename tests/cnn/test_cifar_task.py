@@ -12,7 +12,7 @@ from conftest import IN_CI
 from test_cifar_data import tiny_cifar  # noqa: F401  (fixture)
 
 from derivations.cli import main
-from derivations.nn.cnn import CifarCNN
+from derivations.backend.nn.cnn import CifarCNN
 
 REAL_ARCHIVE = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets" / "cifar10-jpg.tar"
 TINY = ["--widths", "4,8,8", "--batch-size", "4", "--no-progress", "--tta", "2"]
@@ -83,8 +83,8 @@ def test_smoke_fast_network_learns_on_real_cifar10_slice():
         if IN_CI:
             pytest.fail(f"{REAL_ARCHIVE} is required in CI")
         pytest.skip(f"{REAL_ARCHIVE} not present")
-    from derivations.datasets.cifar10 import read_jpeg_tar
-    from derivations.tasks.cifar_cnn import Trainer, augment, evaluate, normalise
+    from derivations.backend.datasets.cifar10 import read_jpeg_tar
+    from derivations.backend.tasks.cifar_cnn import Trainer, augment, evaluate, normalise
     data = read_jpeg_tar(REAL_ARCHIVE, per_class=100, progress=False)
     x, y = data["train_images"], data["train_labels"]
     test_x, test_y = data["test_images"], data["test_labels"]

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 from conftest import require_module
 
-from derivations import layerspec as ls
-from derivations.nn.base import LayerInputError
-from derivations.nn.conv import Conv2d, col2im, im2col
-from derivations.nn.gradcheck import GradientCheckError, check_layer
-from derivations.nn.layers import Flatten
-from derivations.nn.normalization import BatchNorm2d, named_buffers
-from derivations.nn.pooling import AvgPool2d, GlobalAvgPool, MaxPool2d
+from derivations.calculus import layerspec as ls
+from derivations.backend.nn.base import LayerInputError
+from derivations.backend.nn.conv import Conv2d, col2im, im2col
+from derivations.backend.nn.gradcheck import GradientCheckError, check_layer
+from derivations.backend.nn.layers import Flatten
+from derivations.backend.nn.normalization import BatchNorm2d, named_buffers
+from derivations.backend.nn.pooling import AvgPool2d, GlobalAvgPool, MaxPool2d
 
 # (input NHWC, C_out, kernel, stride, padding, dilation, bias): non-square inputs and
 # kernels, strides, paddings and dilations, alone and together.
@@ -121,7 +121,7 @@ def test_gradient_check_catches_a_flipped_kernel():
 
 
 def test_gradient_check_catches_a_missing_transpose_in_col2im(monkeypatch):
-    import derivations.nn.conv as conv_module
+    import derivations.backend.nn.conv as conv_module
     rng = np.random.default_rng(0)
     conv = Conv2d(2, 3, 3, padding=1, rng=rng, dtype=np.float64)
     monkeypatch.setattr(conv_module, "col2im", col2im_missing_transpose)
@@ -254,7 +254,7 @@ def test_batchnorm_matches_torch_in_training_and_with_running_statistics():
 
 
 def test_batchnorm_buffers_are_found_by_name():
-    from derivations.nn.layers import Sequential
+    from derivations.backend.nn.layers import Sequential
     net = Sequential(Conv2d(3, 4, 3), BatchNorm2d(4))
     assert [name for name, _ in named_buffers(net)] == ["layers.1.running_mean", "layers.1.running_var"]
 
@@ -288,7 +288,7 @@ def test_output_shape_matches_layerspec(spec, make, hw):
 
 
 def test_airbench_stack_shapes_and_parameters_match_layerspec():
-    from derivations.nn.cnn import CifarCNN
+    from derivations.backend.nn.cnn import CifarCNN
     net = CifarCNN(widths=(8, 16, 16), seed=0)
     x = np.zeros((2, 32, 32, 3), dtype=np.float32)
     shapes, counts = [], []
@@ -344,7 +344,7 @@ def test_chunked_input_gradient_equals_the_one_shot_one():
 def test_whitening_layer_decorrelates_the_training_patches():
     """After init_whitening the first 12 filters map 2×2×3 patches to uncorrelated,
     unit-variance outputs (second moments), and the other 12 are their negatives."""
-    from derivations.nn.cnn import CifarCNN
+    from derivations.backend.nn.cnn import CifarCNN
     rng = np.random.default_rng(0)
     mixing = rng.standard_normal((3, 3))
     images = (rng.standard_normal((64, 8, 8, 3)) @ mixing).astype(np.float32)   # correlated channels
@@ -360,7 +360,7 @@ def test_whitening_layer_decorrelates_the_training_patches():
 def test_airbench_init_is_identity_filters_plus_pytorch_default_scale():
     """Each 3×3 convolution starts with the Dirac kernel on its first min(C_in, C_out)
     filters and U(±1/√fan_in) elsewhere; the linear layer is U(±1/√fan_in)."""
-    from derivations.nn.cnn import CifarCNN
+    from derivations.backend.nn.cnn import CifarCNN
     net = CifarCNN(widths=(8, 16, 16), seed=0)
     convs = [layer for layer in net.body.layers[2:] if isinstance(layer, Conv2d)]
     assert len(convs) == 6
@@ -381,7 +381,7 @@ def test_airbench_init_is_identity_filters_plus_pytorch_default_scale():
 def test_frozen_whitening_skips_only_the_unused_backward():
     """freeze_whitening() leaves every trainable gradient but the whitening bias's unchanged
     and stops the backward pass at the first block convolution."""
-    from derivations.nn.cnn import CifarCNN
+    from derivations.backend.nn.cnn import CifarCNN
     rng = np.random.default_rng(0)
     x = rng.standard_normal((4, 32, 32, 3)).astype(np.float32)
     g = rng.standard_normal((4, 10)).astype(np.float32)

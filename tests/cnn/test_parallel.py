@@ -1,13 +1,13 @@
-"""Layer work split over threads (derivations.nn.parallel) gives the single-thread results."""
+"""Layer work split over threads (derivations.backend.nn.parallel) gives the single-thread results."""
 
 import numpy as np
 import pytest
 
-from derivations.nn import parallel
-from derivations.nn.cnn import CifarCNN, GELUTanh
-from derivations.nn.conv import Conv2d
-from derivations.nn.losses import SoftmaxCrossEntropy
-from derivations.nn.pooling import MaxPool2d
+from derivations.backend.nn import parallel
+from derivations.backend.nn.cnn import CifarCNN, GELUTanh
+from derivations.backend.nn.conv import Conv2d
+from derivations.backend.nn.losses import SoftmaxCrossEntropy
+from derivations.backend.nn.pooling import MaxPool2d
 
 
 @pytest.fixture

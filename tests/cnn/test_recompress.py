@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from derivations.datasets import cifar10
+from derivations.backend.datasets import cifar10
 from test_cifar_data import tiny_cifar  # noqa: F401  (fixture)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))

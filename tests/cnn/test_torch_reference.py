@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from derivations.nn.cnn import CifarCNN
+from derivations.backend.nn.cnn import CifarCNN
 from conftest import require_module
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))

@@ -7,12 +7,12 @@ import gzip
 import numpy as np
 import pytest
 
-from derivations.datasets import mnist
-from derivations.datasets.augment import random_shift
-from derivations.datasets.cache import ENV_VAR, default_cache_dir, resolve_data_dir
-from derivations.datasets.download import verify_checksums
-from derivations.datasets.idx import read_idx, write_idx
-from derivations.errors import UserError
+from derivations.backend.datasets import mnist
+from derivations.backend.datasets.augment import random_shift
+from derivations.backend.datasets.cache import ENV_VAR, default_cache_dir, resolve_data_dir
+from derivations.backend.datasets.download import verify_checksums
+from derivations.backend.datasets.idx import read_idx, write_idx
+from derivations.core.errors import UserError
 
 
 def test_idx_round_trip_gz_and_raw(tmp_path):
@@ -86,7 +86,7 @@ def test_missing_files_name_the_option_and_the_environment_variable(tmp_path, mo
 
 
 def test_offline_download_failure_is_a_user_error(tmp_path, monkeypatch):
-    from derivations.datasets import download as dl
+    from derivations.backend.datasets import download as dl
 
     def refuse(*args, **kwargs):
         raise dl.urllib.error.URLError("network is unreachable")
@@ -129,7 +129,7 @@ def test_download_fetches_verifies_and_caches_from_a_mirror(tmp_path):
 
 
 def test_download_with_a_wrong_checksum_keeps_nothing(tmp_path):
-    from derivations.datasets.download import download
+    from derivations.backend.datasets.download import download
     src = tmp_path / "src.bin"
     src.write_bytes(b"payload")
     dest = tmp_path / "out" / "file.gz"

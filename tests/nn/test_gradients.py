@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from conftest import require_module
 
-from derivations.nn.activations import ELU, GELU, LeakyReLU, ReLU, Sigmoid, Softplus, Tanh
-from derivations.nn.gradcheck import GradientCheckError, check_layer, check_loss
-from derivations.nn.layers import Dropout, Flatten, Linear, Sequential
-from derivations.nn.losses import BCELoss, BCEWithLogitsLoss, MSELoss, SoftmaxCrossEntropy
+from derivations.backend.nn.activations import ELU, GELU, LeakyReLU, ReLU, Sigmoid, Softplus, Tanh
+from derivations.backend.nn.gradcheck import GradientCheckError, check_layer, check_loss
+from derivations.backend.nn.layers import Dropout, Flatten, Linear, Sequential
+from derivations.backend.nn.losses import BCELoss, BCEWithLogitsLoss, MSELoss, SoftmaxCrossEntropy
 
 RNG = np.random.default_rng(1234)
 
@@ -234,7 +234,7 @@ def test_mse_bce_and_bce_with_logits_match_torch_including_saturation():
 
 def test_normal_cdf_fallback_without_scipy_agrees(monkeypatch):
     import builtins
-    from derivations.nn.activations import normal_cdf
+    from derivations.backend.nn.activations import normal_cdf
     z = np.array([-40.0, -8.0, -1.0, 0.0, 0.5, 8.0])
     with_scipy = normal_cdf(z)
     real_import = builtins.__import__

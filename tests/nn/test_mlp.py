@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 from conftest import require_module
 
-from derivations.errors import UserError
-from derivations.nn.base import LayerInputError
-from derivations.nn.layers import Linear
-from derivations.nn.losses import BCELoss, MSELoss, SoftmaxCrossEntropy
-from derivations.nn.activations import ReLU, Sigmoid
-from derivations.nn.mlp import MLP
-from derivations.nn.training import get_one_hot, get_training_stats
+from derivations.core.errors import UserError
+from derivations.backend.nn.base import LayerInputError
+from derivations.backend.nn.layers import Linear
+from derivations.backend.nn.losses import BCELoss, MSELoss, SoftmaxCrossEntropy
+from derivations.backend.nn.activations import ReLU, Sigmoid
+from derivations.backend.nn.mlp import MLP
+from derivations.backend.nn.training import get_one_hot, get_training_stats
 
 
 def small_mlp(**kw):
@@ -160,7 +160,7 @@ def test_wrong_gradient_shape_and_label_shape_are_clear_errors():
 
 
 def test_blas_thread_count_can_be_set_at_run_time():
-    from derivations.nn.threads import auto_threads, get_blas_threads, set_blas_threads
+    from derivations.backend.nn.threads import auto_threads, get_blas_threads, set_blas_threads
     before = get_blas_threads()
     if before is None:
         pytest.skip("numpy is not linked against OpenBLAS here")

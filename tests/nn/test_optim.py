@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from conftest import require_module
 
-from derivations.nn import schedules
-from derivations.nn.optim import SGD, Adam
-from derivations.nn.parameter import Parameter
+from derivations.backend.nn import schedules
+from derivations.backend.nn.optim import SGD, Adam
+from derivations.backend.nn.parameter import Parameter
 
 SHAPES = [(4, 3), (3,)]
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from derivations.nn.activations import sigmoid
+from derivations.backend.nn.activations import sigmoid
 
 
 def test_float32_sigmoid_is_relatively_exact_in_both_tails():

@@ -12,17 +12,17 @@ import numpy as np
 import pytest
 from conftest import IN_CI
 
-from derivations.errors import UserError
-from derivations.nn.data import BatchLoader
-from derivations.nn.mlp import MLP
-from derivations.nn.training import evaluate, train_epoch
+from derivations.core.errors import UserError
+from derivations.backend.nn.data import BatchLoader
+from derivations.backend.nn.mlp import MLP
+from derivations.backend.nn.training import evaluate, train_epoch
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED_DATA = REPO / ".." / "shared" / "datasets"
 
 
 def real_mnist():
-    from derivations.datasets import mnist
+    from derivations.backend.datasets import mnist
     data_dir = SHARED_DATA if (SHARED_DATA / "mnist").is_dir() else None   # else env var / cache
     try:
         return mnist.load("mnist", data_dir, progress=False)
@@ -77,7 +77,7 @@ def test_missing_data_offline_names_data_dir_and_env_var(tmp_path):
 
 
 def test_corrupt_data_file_is_a_one_line_error(tmp_path):
-    from derivations.datasets.mnist import MNIST
+    from derivations.backend.datasets.mnist import MNIST
     for f in MNIST.files.values():
         (tmp_path / (f.stem + ".gz")).write_bytes(b"\x1f\x8b garbage")
     result = cli("--data-dir", str(tmp_path), "--no-download")
@@ -105,7 +105,7 @@ def test_train_writes_curve_model_metrics_and_is_deterministic(tmp_path):
 
 
 def test_train_command_discovers_task_modules():
-    from derivations.commands import train
+    from derivations.cli.commands import train
     names = {m.NAME for m in train.task_modules()}
     assert "mnist-mlp" in names
     help_text = subprocess.run([sys.executable, "-m", "derivations", "train", "--help"],
@@ -114,7 +114,7 @@ def test_train_command_discovers_task_modules():
 
 
 def test_command_modules_import_no_numpy_at_top_level():
-    code = ("import sys, derivations.commands.train as t, derivations.tasks.mnist_mlp; "
+    code = ("import sys, derivations.cli.commands.train as t, derivations.backend.tasks.mnist_mlp; "
             "print('numpy' in sys.modules, 'matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO).stdout
     assert out.split() == ["False", "False"]

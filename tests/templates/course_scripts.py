@@ -118,8 +118,8 @@ for f in ACTIVATION:
 
 SUM_INSTEAD_OF_MEAN = '''\
 # A wrong mlp.py: the gradients of the summed loss (J itself stays the mean).
-from derivations.nn.losses import Loss
-from derivations.templates.hw1_mlp import *  # noqa: F401,F403
+from derivations.backend.nn.losses import Loss
+from derivations.backend.templates.hw1_mlp import *  # noqa: F401,F403
 
 Loss._scale = lambda self, count: 1.0
 '''
@@ -127,7 +127,7 @@ Loss._scale = lambda self, count: 1.0
 # A wrong gradient convention for any template: each dJ/dW is the transpose of the right
 # one (a transpose missing from the formula), forced into W's shape so that nothing crashes.
 MISSING_TRANSPOSE_PATCH = '''\
-from derivations.nn.layers import Linear
+from derivations.backend.nn.layers import Linear
 
 _backward = Linear.backward
 
@@ -141,4 +141,4 @@ def _transposed_backward(self, dz):
 Linear.backward = _transposed_backward
 '''
 
-MISSING_TRANSPOSE = "from derivations.templates.hw1_mlp import *  # noqa: F401,F403\n" + MISSING_TRANSPOSE_PATCH
+MISSING_TRANSPOSE = "from derivations.backend.templates.hw1_mlp import *  # noqa: F401,F403\n" + MISSING_TRANSPOSE_PATCH

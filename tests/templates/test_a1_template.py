@@ -16,10 +16,10 @@ from conftest import IN_CI, require_module
 from course_scripts import MISSING_TRANSPOSE_PATCH
 from helpers import cli
 
-from derivations.datasets.digits_csv import write_digits_csv
-from derivations.errors import UserError
-from derivations.templates import a1_p1
-from derivations.templates.a1_p1 import (MLP, Identity, ReLU, Sigmoid, SoftmaxCrossEntropy, Tanh,
+from derivations.backend.datasets.digits_csv import write_digits_csv
+from derivations.core.errors import UserError
+from derivations.backend.templates import a1_p1
+from derivations.backend.templates.a1_p1 import (MLP, Identity, ReLU, Sigmoid, SoftmaxCrossEntropy, Tanh,
                                          get_one_hot, random_normal_weight_init, zeros_bias_init)
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,8 +49,8 @@ print(json.dumps({"train_loss": train_loss, "train_error": train_error, "val_los
 
 SUM_INSTEAD_OF_MEAN = '''\
 # A wrong p1.py: dW and db are the gradients of the summed loss over the batch.
-from derivations.templates import a1_p1
-from derivations.templates.a1_p1 import *  # noqa: F401,F403
+from derivations.backend.templates import a1_p1
+from derivations.backend.templates.a1_p1 import *  # noqa: F401,F403
 
 
 class MLP(a1_p1.MLP):
@@ -61,13 +61,13 @@ class MLP(a1_p1.MLP):
         return loss
 '''
 
-MISSING_TRANSPOSE = "from derivations.templates.a1_p1 import *  # noqa: F401,F403\n" + MISSING_TRANSPOSE_PATCH
+MISSING_TRANSPOSE = "from derivations.backend.templates.a1_p1 import *  # noqa: F401,F403\n" + MISSING_TRANSPOSE_PATCH
 
 
 @pytest.fixture(scope="module")
 def csv_folder(tmp_path_factory):
     """6,000 training and 1,000 test images of real MNIST, written as the course's CSV files."""
-    from derivations.datasets import mnist
+    from derivations.backend.datasets import mnist
     data_dir = SHARED_DATA if (SHARED_DATA / "mnist").is_dir() else None   # else env var / cache
     try:
         data = mnist.load("mnist", data_dir, download_missing=False, progress=False)
@@ -164,7 +164,7 @@ def test_the_gradient_check_fails_for_sum_instead_of_mean():
 
 
 def test_the_gradient_check_fails_for_a_missing_transpose(monkeypatch):
-    from derivations.nn.layers import Linear
+    from derivations.backend.nn.layers import Linear
     namespace = {}
     exec(MISSING_TRANSPOSE_PATCH.replace("Linear.backward = _transposed_backward", ""), namespace)
     monkeypatch.setattr(Linear, "backward", namespace["_transposed_backward"])
@@ -267,7 +267,7 @@ def test_activations_for_hidden_layers_only_and_bad_lists_or_shapes():
 
 
 def test_save_model_writes_p1_model_npz_that_the_backend_loads(tmp_path, monkeypatch):
-    from derivations.nn.mlp import MLP as BackendMLP
+    from derivations.backend.nn.mlp import MLP as BackendMLP
     monkeypatch.chdir(tmp_path)
     mlp = small_mlp()
     mlp.save_model()

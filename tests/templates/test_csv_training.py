@@ -4,8 +4,8 @@ import json
 
 import numpy as np
 
-from derivations.datasets.digits_csv import write_digits_csv
-from derivations.datasets.mnist import load
+from derivations.backend.datasets.digits_csv import write_digits_csv
+from derivations.backend.datasets.mnist import load
 from helpers import cli
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from derivations.datasets.digits_csv import find_csv, read_digits_csv, write_digits_csv
-from derivations.errors import UserError
+from derivations.backend.datasets.digits_csv import find_csv, read_digits_csv, write_digits_csv
+from derivations.core.errors import UserError
 
 GOOD = ",".join(["3"] + ["0"] * 783 + ["255"])
 

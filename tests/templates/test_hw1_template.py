@@ -18,7 +18,7 @@ from course_scripts import (CHECKS, MISSING_TRANSPOSE, PAIRS, SATURATED, SHAPES,
                             SUM_INSTEAD_OF_MEAN)
 from helpers import cli
 
-from derivations.templates.hw1_mlp import MLP, bce_loss, mse_loss
+from derivations.backend.templates.hw1_mlp import MLP, bce_loss, mse_loss
 
 COMPARISONS = 7          # printed per check: y_hat, J, dJ/dy_hat and the four gradients
 ACTIVATIONS = ("relu", "sigmoid", "identity")
@@ -56,7 +56,7 @@ def course(tmp_path_factory):
 def test_generated_mlp_py_is_only_the_import(course):
     code = [line for line in (course / "mlp.py").read_text().splitlines()
             if line.strip() and not line.startswith("#")]
-    assert code == ["from derivations.templates.hw1_mlp import *  # noqa: F401,F403"]
+    assert code == ["from derivations.backend.templates.hw1_mlp import *  # noqa: F401,F403"]
 
 
 def test_every_f_g_pair_and_both_losses_over_many_seeds(course):
@@ -173,7 +173,7 @@ def test_module_imports_and_runs_on_numpy_without_torch():
     code = (
         "import sys; sys.modules['torch'] = None\n"
         "import numpy as np\n"
-        "from derivations.templates.hw1_mlp import MLP, mse_loss\n"
+        "from derivations.backend.templates.hw1_mlp import MLP, mse_loss\n"
         "net = MLP(2, 3, 'sigmoid', 3, 1, 'sigmoid')\n"
         "J, d = mse_loss(np.zeros((4, 1)), net.forward(np.ones((4, 2))))\n"
         "net.backward(d)\n"

@@ -25,7 +25,7 @@ def test_hw1_impl_writes_mlp_py_and_a_readme(tmp_path):
     run = cli("template", "hw1/impl", "--out", str(tmp_path))
     assert run.code == 0, run.err
     assert run.out.split() == [str(tmp_path / "mlp.py"), str(tmp_path / "README.md")]
-    assert "from derivations.templates.hw1_mlp import *" in (tmp_path / "mlp.py").read_text()
+    assert "from derivations.backend.templates.hw1_mlp import *" in (tmp_path / "mlp.py").read_text()
     assert "tensor(True)" in (tmp_path / "README.md").read_text()
 
 

@@ -1,0 +1,1 @@
+"""The numeric backend: NumPy layers (nn), datasets, training tasks and course templates."""

@@ -1,0 +1,1 @@
+"""The calculus toolkit: derivative rules, graphs, optimizer updates and the numeric checks."""

@@ -1,0 +1,300 @@
+"""Numerator-layout derivatives of matrix expressions, and a finite-difference check for them.
+
+Layout (the one the sheets use): for a column vector ``y`` (q×1) and column vector ``x`` (p×1),
+``∂y/∂x`` is q×p; for a scalar ``ℓ``, ``∂ℓ/∂x`` is a 1×p row and ``∂ℓ/∂W`` for an r×c matrix
+``W`` is c×r — the shape of ``Wᵀ``. The gradient an optimiser subtracts from ``W`` has ``W``'s
+own shape, so it is the transpose ``(∂ℓ/∂W)ᵀ``.
+
+The reverse pass is one small function, :func:`vjp`, with one rule per operation. Writing ``N``
+for ``∂ℓ/∂Y`` in numerator layout (shape of ``Yᵀ``), the rules are::
+
+    Y = A + B        N_A = N_B = N
+    Y = c·M₁⋯Mₖ      N_Mᵢ = c · (Mᵢ₊₁⋯Mₖ) N (M₁⋯Mᵢ₋₁)
+    Y = Xᵀ           N_X = Nᵀ
+    Y = f(X)         N_X = N · diag(f′(X))      (X a column vector; N ⊙ f′(X)ᵀ otherwise)
+
+:func:`backward` runs them over a named forward pass (``z1 = W1 x + b1``, ``z2 = f(z1)``, ...) and
+can keep chosen Jacobians opaque (``∂z2/∂z1``), which is how the sheets ask for answers "in terms
+of" them. :func:`gradient_error` and :func:`jacobian_error` compare a claimed answer with central
+differences, handling the layout transpose explicitly; use rectangular shapes, since square ones
+hide a missing transpose.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixExpr
+
+from derivations.calculus.checks import max_abs_error, numeric_gradient, numeric_jacobian
+from derivations.core.evaluate import lambdify_safe
+from derivations.calculus.functions import elementary
+
+
+# ---------------------------------------------------------------------------------------------
+# Two matrix operations SymPy lacks in printable, evaluable form.
+
+class Elementwise(MatrixExpr):
+    """``f(X)``: a scalar function applied to every entry of a matrix expression.
+
+    ``function`` is a one-argument :class:`sympy.Lambda` (or a function class such as
+    ``relu``). Printers show ``f(X)``; ``lambdify`` evaluates it entry by entry.
+    """
+
+    def __new__(cls, function, arg):
+        if not isinstance(function, sp.Lambda):
+            t = sp.Dummy("t", real=True)
+            function = sp.Lambda(t, function(t))
+        arg = sp.sympify(arg)
+        t = function.variables[0]
+        if function.expr == t:  # the identity: f(X) is X itself
+            return arg
+        return super().__new__(cls, function, arg)
+
+    function = property(lambda self: self.args[0])
+    arg = property(lambda self: self.args[1])
+    shape = property(lambda self: self.arg.shape)
+
+    def _entry(self, i, j, **kwargs):
+        return self.function(self.arg._entry(i, j, **kwargs))
+
+    def derivative_function(self) -> sp.Lambda:
+        """``f′`` as a Lambda, so that ``Elementwise(f′, X)`` is the entrywise derivative."""
+        t = self.function.variables[0]
+        return sp.Lambda(t, sp.diff(self.function.expr, t))
+
+    def _display(self):
+        return applied_for_display(self.function, self.arg)
+
+    def _numpycode(self, printer):
+        t = self.function.variables[0]
+        body = printer._print(elementary(self.function.expr))
+        return (f"{printer._module_format('numpy.vectorize')}(lambda {printer._print(t)}: {body}, "
+                f"otypes=[float])({printer._print(self.arg)})")
+
+    _pythoncode = _numpycode
+
+    def _sympystr(self, printer):
+        try:
+            return printer._print(self._display())
+        except (ValueError, TypeError):  # a body such as Max(0, t) takes no matrix argument
+            return printer._print(sp.Function("elementwise")(self.function, self.arg))
+
+    _pretty = _latex = _sympystr
+
+
+def applied_for_display(function: sp.Lambda, arg: sp.Basic) -> sp.Basic:
+    """``f(arg)`` as a stand-in for printing only (``arg`` may be a matrix or an entry's name),
+    with Heaviside(u, 0) shown as H(u); the H(0) = 0 convention belongs in the assumptions."""
+    body = function.expr.replace(lambda e: isinstance(e, sp.Heaviside), lambda e: sp.Function("H")(e.args[0]))
+    return body.xreplace({function.variables[0]: arg})
+
+
+class Diag(MatrixExpr):
+    """``diag(v)``: the square matrix with the column vector ``v`` on its diagonal."""
+
+    def __new__(cls, vector):
+        return super().__new__(cls, sp.sympify(vector))
+
+    vector = property(lambda self: self.args[0])
+    shape = property(lambda self: (self.vector.rows, self.vector.rows))
+
+    def _entry(self, i, j, **kwargs):
+        return sp.KroneckerDelta(i, j) * self.vector._entry(i, 0, **kwargs)
+
+    def _eval_transpose(self):
+        return self
+
+    def _numpycode(self, printer):
+        return f"{printer._module_format('numpy.diagflat')}({printer._print(self.vector)})"
+
+    _pythoncode = _numpycode
+
+    def _sympystr(self, printer):
+        return printer._print(sp.Function("diag")(self.vector))
+
+    _pretty = _latex = _sympystr
+
+
+class Eye(sp.Identity):
+    """The identity matrix, evaluable when its size is a symbol: ``lambdify`` takes the size
+    (``K`` in ``I_K``) as an argument instead of refusing a symbolic dimension."""
+
+    def _numpycode(self, printer):
+        return f"{printer._module_format('numpy.eye')}({printer._print(self.rows)})"
+
+    _pythoncode = _numpycode
+
+    def _sympystr(self, printer):
+        return printer._print(sp.Symbol(f"I_{self.rows}"))
+
+    _pretty = _latex = _sympystr
+
+
+# ---------------------------------------------------------------------------------------------
+# The reverse pass.
+
+def vjp(expr: sp.Basic, upstream: sp.Basic, wrt: Sequence[sp.MatrixSymbol] | None = None) -> dict:
+    """``{X: N_X}``: the numerator-layout derivative of ℓ with respect to every matrix symbol
+    ``X`` in ``expr`` (or only those in ``wrt``), given ``upstream = ∂ℓ/∂expr``.
+
+    With ``upstream`` an identity matrix this is the Jacobian ``∂expr/∂X`` itself."""
+    grads: dict = {}
+    _vjp(expr, upstream, grads)
+    keep = set(wrt) if wrt is not None else set(grads)
+    return {k: _tidy(v) for k, v in grads.items() if k in keep}
+
+
+def _vjp(expr, upstream, grads) -> None:
+    if isinstance(expr, sp.MatrixSymbol):
+        grads[expr] = grads[expr] + upstream if expr in grads else upstream
+    elif isinstance(expr, sp.MatAdd):
+        for term in expr.args:
+            _vjp(term, upstream, grads)
+    elif isinstance(expr, sp.MatMul):
+        coeff, factors = expr.as_coeff_matrices()
+        for i, factor in enumerate(factors):
+            _vjp(factor, coeff * _product(factors[i + 1:]) * upstream * _product(factors[:i]), grads)
+    elif isinstance(expr, sp.Transpose):
+        _vjp(expr.arg, upstream.T, grads)
+    elif isinstance(expr, Elementwise):
+        slope = Elementwise(expr.derivative_function(), expr.arg)
+        if not isinstance(slope, Elementwise):  # f′ is the identity's, 1 everywhere
+            slope = sp.OneMatrix(*expr.shape)
+        local = (upstream * Diag(slope) if expr.shape[1] == 1
+                 else sp.HadamardProduct(upstream, slope.T))
+        _vjp(expr.arg, local, grads)
+    elif isinstance(expr, (sp.Identity, sp.ZeroMatrix, sp.OneMatrix)) or not expr.free_symbols:
+        return  # constants contribute nothing
+    else:
+        raise NotImplementedError(f"no numerator-layout derivative rule for {type(expr).__name__}: {expr}")
+
+
+def _product(factors):
+    return sp.MatMul(*factors) if len(factors) > 1 else (factors[0] if factors else sp.S.One)
+
+
+def _tidy(expr):
+    """``doit`` and then, for a sum, pull out a common number and a common transpose, so a
+    result reads 2(ŷ − y)ᵀ rather than 2ŷᵀ − 2yᵀ."""
+    expr = expr.doit()
+    if not isinstance(expr, sp.MatAdd):
+        return expr
+    coeffs, terms = zip(*(t.as_coeff_mmul() for t in expr.args))
+    common = sp.gcd_list(list(coeffs))
+    terms = [t.doit() for t in terms]
+    scaled = [(c / common) * t for c, t in zip(coeffs, terms)]
+    if all(isinstance(t, sp.Transpose) for t in terms):
+        body = sp.Transpose(sp.MatAdd(*[(c / common) * t.arg for c, t in zip(coeffs, terms)]))
+    else:
+        body = sp.MatAdd(*scaled)
+    return body if common == 1 else sp.MatMul(common, body)
+
+
+def derivative(expr: sp.Basic, wrt: sp.MatrixSymbol) -> sp.Basic:
+    """``∂expr/∂wrt`` in numerator layout, for a column-vector or 1×1 ``expr``."""
+    if expr.shape[1] != 1:
+        raise ValueError(f"derivative needs a column vector or a 1×1 matrix, not shape {expr.shape}")
+    return vjp(expr, Eye(expr.shape[0]), [wrt]).get(wrt, sp.ZeroMatrix(wrt.shape[1], expr.shape[0]))
+
+
+def backward(forward: Sequence[tuple[sp.MatrixSymbol, sp.Basic]], seed: sp.Basic,
+             opaque: Mapping[sp.MatrixSymbol, sp.Basic] | None = None) -> dict:
+    """Reverse-mode through a named forward pass ``[(z1, W1*x + b1), (z2, f(z1)), ...]``.
+
+    ``seed`` is ``∂ℓ/∂(last node)``. A node listed in ``opaque`` (node -> Jacobian symbol, e.g.
+    ``z2 -> ∂z2/∂z1``) passes ``N · J`` to its single input instead of expanding its own rule.
+    Returns ``∂ℓ/∂s`` for every node and leaf ``s``, still written with node symbols; use
+    :func:`expand_nodes` to write them in the inputs alone."""
+    opaque = dict(opaque or {})
+    grads = {forward[-1][0]: seed}
+    for node, expr in reversed(forward):
+        if node not in grads:
+            continue
+        upstream = grads[node]
+        if node in opaque:
+            inputs = expr.atoms(sp.MatrixSymbol)
+            if len(inputs) != 1:
+                raise ValueError(f"an opaque Jacobian needs a node of one input; {node} = {expr}")
+            contributions = {inputs.pop(): upstream * opaque[node]}
+        else:
+            contributions = vjp(expr, upstream)
+        for leaf, grad in contributions.items():
+            grads[leaf] = grads[leaf] + grad if leaf in grads else grad
+    return {k: _tidy(v) for k, v in grads.items()}
+
+
+def expand_nodes(expr: sp.Basic, forward: Sequence[tuple[sp.MatrixSymbol, sp.Basic]]) -> sp.Basic:
+    """Replace every node symbol by its definition, latest first, so only inputs remain."""
+    for node, definition in reversed(forward):
+        expr = expr.xreplace({node: definition})
+    return _flatten(expr)
+
+
+def _flatten(expr):
+    """Merge sums nested by substitution, (a + (b + c)) -> a + b + c, without expanding."""
+    if not isinstance(expr, MatrixExpr) or not expr.args:
+        return expr
+    rebuilt = expr.func(*[_flatten(a) for a in expr.args])
+    return rebuilt.doit(deep=False) if isinstance(rebuilt, (sp.MatAdd, sp.MatMul)) else rebuilt
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers.
+
+def numeric(expr: sp.Basic, values: Mapping[str, Any]) -> np.ndarray:
+    """A matrix expression evaluated in float64 at ``values`` (name -> array or number)."""
+    values = {**_dimensions(expr, values), **values}
+    symbols = {s.name: s for s in expr.free_symbols} | {m.name: m for m in expr.atoms(sp.MatrixSymbol)}
+    names = sorted(symbols)
+    missing = [n for n in names if n not in values]
+    if missing:
+        raise KeyError(f"no value for {', '.join(missing)}")
+    safe_expr, renames = lambdify_safe(expr)
+    f = sp.lambdify([renames.get(symbols[n], symbols[n]) for n in names], elementary(safe_expr), modules="numpy")
+    args = [np.asarray(values[n], dtype=float) if np.ndim(values[n]) else values[n] for n in names]
+    return np.asarray(f(*args), dtype=float)
+
+
+def _dimensions(expr, values) -> dict[str, int]:
+    """Sizes such as ``K``, read off the arrays given for the matrix symbols that carry them."""
+    sizes = {}
+    for symbol in expr.atoms(sp.MatrixSymbol):
+        given = np.shape(values.get(symbol.name, ()))
+        if len(given) == 2:
+            sizes.update({d.name: size for d, size in zip(symbol.shape, given) if isinstance(d, sp.Symbol)})
+    return sizes
+
+
+def numerator_gradient(loss: Callable[[np.ndarray], float], at: np.ndarray) -> np.ndarray:
+    """Central-difference ``∂ℓ/∂X`` in numerator layout: the transpose of the gradient, so an
+    r×c ``X`` gives a c×r result and a column vector gives a row."""
+    return numeric_gradient(loss, at).T
+
+
+def gradient_error(claimed: Any, loss: Callable[[Mapping[str, np.ndarray]], float], wrt: str,
+                   values: Mapping[str, np.ndarray]) -> float:
+    """Max |claimed − ∂ℓ/∂values[wrt]|, the reference from central differences of ``loss``
+    (a function of the whole ``values`` dict) in numerator layout. ``claimed`` is an array or a
+    matrix expression evaluated at ``values``. A wrong shape (a missing transpose on
+    rectangular inputs) or an expression that does not evaluate gives ``inf``."""
+    reference = numerator_gradient(lambda w: loss({**values, wrt: w}), values[wrt])
+    return max_abs_error(_claimed(claimed, values), reference)
+
+
+def jacobian_error(claimed: Any, function: Callable[[np.ndarray], np.ndarray], at: np.ndarray,
+                   values: Mapping[str, np.ndarray] | None = None) -> float:
+    """Max |claimed − ∂f/∂x| for column vectors, the reference a central-difference Jacobian
+    (rows index outputs, columns inputs: numerator layout)."""
+    return max_abs_error(_claimed(claimed, values or {}), numeric_jacobian(function, at))
+
+
+def _claimed(claimed, values):
+    if isinstance(claimed, sp.Basic):
+        try:
+            return numeric(claimed, values)
+        except (ValueError, TypeError, KeyError):  # e.g. a product whose shapes do not chain
+            return np.full((0,), np.nan)
+    return np.asarray(claimed, dtype=float)

@@ -1,0 +1,47 @@
+"""``solve``: one problem's worked solution, in text, LaTeX, Markdown or JSON."""
+
+NAME = "solve"
+HELP = "Solve a problem: restated question, assumptions, steps, answers and numeric checks."
+
+
+def add_arguments(parser):
+    parser.add_argument("id", help="problem id such as hw3/problem2, or a bare name such as problem3 "
+                                   "(resolves to the first sheet that has it: hw3, a1, hw1, midterm)")
+    parser.add_argument("--set", metavar="NAME=VALUE", action="append", default=[],
+                        help="override a parameter (repeatable); `solve ID` lists the parameters")
+    parser.add_argument("--values", metavar="JSON",
+                        help='evaluate every formula answer at these numbers, e.g. \'{"x": 0.5, "W1": [[1, 2]]}\'')
+    parser.add_argument("--format", choices=("text", "latex", "markdown", "json"), default="text")
+
+
+def run(args) -> int:
+    import json
+    import sys
+
+    from derivations.core import registry
+    from derivations.core.params import parse_settings, parse_values_json
+    from derivations.render.report import solution_dict
+
+    problem_id = registry.resolve(args.id)
+    if "/" not in args.id.strip("/"):
+        others = registry.others_with_name(problem_id)
+        if others and args.format == "text":
+            print(f"({args.id} is {problem_id}; also: {', '.join(others)})", file=sys.stderr)
+    problem = registry.load(problem_id)
+    overrides = parse_settings(problem, args.set)
+    values = parse_values_json(args.values) if args.values else None
+    solution = problem.solve(overrides)
+    results = solution.run_checks()
+    if args.format == "json":
+        print(json.dumps(solution_dict(solution, results, values), indent=2))
+    elif args.format == "latex":
+        from derivations.render.sheet import problem_fragment
+        print(problem_fragment(solution, results))
+    elif args.format == "markdown":
+        from derivations.render.markdown import solution_markdown
+        print(solution_markdown(solution, results))
+    else:
+        from derivations.render.text import solution_text
+        numbers = {a["name"]: a["value"] for a in solution_dict(solution, results, values)["answers"]} if values else None
+        print(solution_text(solution, results, numbers))
+    return 0 if all(r.passed for r in results) else 1

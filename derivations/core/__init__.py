@@ -1,0 +1,1 @@
+"""The engine core: the problem model, the registry, user parameters and the restricted parser."""

@@ -1,0 +1,89 @@
+"""Evaluating formula answers at user-given numbers (``solve --values``)."""
+
+from __future__ import annotations
+
+import keyword
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from derivations.core.errors import UserError
+from derivations.calculus.functions import elementary
+from derivations.core.model import Solution
+
+
+def json_value(value: Any) -> Any:
+    """An answer's value as JSON: a number, a (nested) list of numbers, or ``None`` for a
+    formula that still has free symbols."""
+    if value is None or isinstance(value, str):
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        items = [json_value(v) for v in value]
+        return None if any(i is None for i in items) else items
+    if isinstance(value, sp.MatrixBase):
+        return json_value([list(row) for row in value.tolist()])
+    if isinstance(value, sp.Basic):
+        if value.free_symbols or not value.is_number:
+            return None
+        if value.is_Integer:
+            return int(value)
+        return float(sp.N(value, 17))
+    return None
+
+
+def free_names(expr: sp.Basic) -> set[str]:
+    names = {s.name for s in expr.free_symbols}
+    names |= {m.name for m in expr.atoms(sp.MatrixSymbol)}
+    return names
+
+
+def lambdify_safe(expr: sp.Basic) -> tuple[sp.Basic, dict]:
+    """``expr`` with every MatrixSymbol whose name is not an identifier (such as ∂ℓ/∂ŷ) renamed,
+    and the renaming. ``lambdify`` would replace such a symbol by a *scalar* Dummy, silently
+    turning its matrix products into elementwise ones."""
+    unsafe = sorted((m for m in expr.atoms(sp.MatrixSymbol)
+                     if not m.name.isidentifier() or keyword.iskeyword(m.name)), key=lambda m: m.name)
+    renames = {m: sp.MatrixSymbol(f"_matrix{i}", *m.shape) for i, m in enumerate(unsafe)}
+    return (expr.xreplace(renames) if renames else expr), renames
+
+
+def with_definitions(solution: Solution, values: dict[str, Any]) -> dict[str, Any]:
+    """The user's values plus every derived name the solution defines from them (once)."""
+    known = dict(values)
+    for name, define in solution.definitions:
+        if name not in known:
+            try:
+                known[name] = define(known)
+            except KeyError:
+                pass
+    return known
+
+
+def evaluate(expr: sp.Basic, known: dict[str, Any]) -> Any:
+    """Evaluate a formula answer at ``known`` (see :func:`with_definitions`); ``None`` if it
+    involves undefined functions."""
+    if expr.atoms(sp.core.function.AppliedUndef):
+        return None
+    needed = sorted(free_names(expr))
+    missing = [n for n in needed if n not in known]
+    if missing:
+        raise UserError(f"--values is missing {', '.join(missing)} for answer formula {expr}")
+    lookup = {s.name: s for s in expr.free_symbols} | {m.name: m for m in expr.atoms(sp.MatrixSymbol)}
+    safe_expr, renames = lambdify_safe(expr)
+    function = sp.lambdify([renames.get(lookup[n], lookup[n]) for n in needed], elementary(safe_expr), modules=[np])
+    try:
+        with np.errstate(all="raise"):
+            result = function(*(np.asarray(known[n], dtype=float) if np.ndim(known[n]) else known[n] for n in needed))
+    except (ValueError, FloatingPointError, TypeError) as exc:
+        raise UserError(f"cannot evaluate {expr} at the given --values: {exc}") from None
+    return np.asarray(result, dtype=float).tolist() if np.ndim(result) else float(result)
+
