@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from derivations.core.model import CheckResult, Solution
-from derivations.render.latex import latex_equation
+from derivations.render.latex import latex, latex_equation
 
 
 def solution_markdown(solution: Solution, results: list[CheckResult]) -> str:
@@ -12,11 +12,10 @@ def solution_markdown(solution: Solution, results: list[CheckResult]) -> str:
     if solution.assumptions:
         out += ["**Assumptions**", ""] + [f"- {a}" for a in solution.assumptions] + [""]
     out += ["**Derivation**", ""]
-    number = 0
-    for step in solution.steps:
+    for number, step in solution.numbered_steps():
         if step.text:
-            number += 1
-            out.append(f"{number}. {step.text}")
+            prose = "".join(p if isinstance(p, str) else f"${latex(p.value)}$" for p in step.pieces())
+            out.append(f"{number}. {prose}")
         if step.lhs is not None or step.rhs is not None:
             out.append(f"   $$ {latex_equation(step.lhs, step.rhs)} $$")
     out += ["", "**Answers**", ""]

@@ -10,7 +10,7 @@ import re
 import unicodedata
 
 from derivations.core.model import CheckResult, Solution
-from derivations.render.latex import latex_equation
+from derivations.render.latex import latex, latex_equation
 
 SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
@@ -72,7 +72,8 @@ def problem_fragment(solution: Solution, results: list[CheckResult], figures: di
     lines += [r"\paragraph{Derivation.}", r"\begin{enumerate}"]
     for step in solution.steps:
         if step.text:
-            lines.append(rf"  \item {tex_text(step.text)}")
+            prose = "".join(tex_text(p) if isinstance(p, str) else f"${latex(p.value)}$" for p in step.pieces())
+            lines.append(rf"  \item {prose}")
         if step.lhs is not None or step.rhs is not None:
             lines.append(rf"  \[ {latex_equation(step.lhs, step.rhs)} \]")
     lines.append(r"\end{enumerate}")

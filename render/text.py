@@ -6,7 +6,7 @@ import textwrap
 from typing import Any
 
 from derivations.core.model import CheckResult, Solution
-from derivations.render.pretty import pretty_equation
+from derivations.render.pretty import inline, pretty_equation
 
 WIDTH = 88
 
@@ -21,6 +21,11 @@ def _math(lhs: Any, rhs: Any, indent: str = "    ") -> str:
     return textwrap.indent(pretty_equation(lhs, rhs), indent)
 
 
+def step_prose(step) -> str:
+    """A step's text with its math printed inline."""
+    return "".join(p if isinstance(p, str) else inline(p.value) for p in step.pieces())
+
+
 def solution_text(solution: Solution, results: list[CheckResult], numbers: dict[str, Any] | None = None) -> str:
     problem = solution.problem
     out = [f"{problem.id} — {problem.title}", "=" * min(WIDTH, len(problem.id) + len(problem.title) + 3), "",
@@ -33,11 +38,9 @@ def solution_text(solution: Solution, results: list[CheckResult], numbers: dict[
         out += [_wrap(a, "  • ", "    ") for a in solution.assumptions]
         out.append("")
     out.append("Derivation")
-    number = 0
-    for step in solution.steps:
+    for number, step in solution.numbered_steps():
         if step.text:
-            number += 1
-            out.append(_wrap(f"{number}. {step.text}", "", "   "))
+            out.append(_wrap(f"{number}. {step_prose(step)}", "", "   "))
         if step.lhs is not None or step.rhs is not None:
             out.append(_math(step.lhs, step.rhs))
     out += ["", "Answers"]

@@ -49,3 +49,17 @@ def test_each_wrong_answer_is_caught_by_some_check(problem_id):
         answer.value = mutate(original)
         assert not all(r.passed for r in solution.run_checks()), f"no check catches a wrong {answer.name}"
         answer.value = original
+
+
+@pytest.mark.parametrize("problem_id", registry.problem_ids())
+def test_each_wrong_step_is_caught_by_its_check(problem_id):
+    """Corrupt the right side of every checked step in turn: its own check must fail, and
+    the untouched solution passes all of them."""
+    solution = registry.load(problem_id).solve()
+    assert all(c.run({}).passed for c in solution.step_checks())
+    for step in [s for s in solution.steps if s.check is not None]:
+        original = step.rhs
+        step.rhs = mutate(original)
+        failed = [c.name for c in solution.step_checks() if not c.run({}).passed]
+        step.rhs = original
+        assert len(failed) == 1, f"a wrong right side of {step.lhs} = {original} is not caught exactly once: {failed}"

@@ -11,9 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import re
+
 import numpy as np
 
 from derivations.core.errors import UserError
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 @dataclass(frozen=True)
@@ -35,11 +39,43 @@ class Param:
 
 @dataclass
 class Step:
-    """One line of a derivation: prose saying why, and optionally ``lhs = rhs`` saying what."""
+    """One line of a derivation: prose saying why, and optionally ``lhs = rhs`` saying what.
+
+    ``text`` holds prose only; math inside it is written ``{name}`` and given in ``math``
+    (name -> SymPy object), so each renderer prints it its own way. ``check`` is an oracle
+    (:mod:`derivations.calculus.oracles`) that verifies ``rhs`` independently; a step
+    without one states a definition or an argument, not an identity."""
 
     text: str
     lhs: Any = None
     rhs: Any = None
+    math: dict[str, Any] = field(default_factory=dict)
+    check: Any = None
+
+    def pieces(self) -> list[str | Any]:
+        """The text split into prose strings and math objects, for renderers."""
+        return split_math(self.text, self.math)
+
+
+def split_math(text: str, math: dict[str, Any]) -> list[str | Any]:
+    """``"at {x0}"`` with math {"x0": 0} -> ["at ", 0]: prose and math objects in order.
+    A brace group that names nothing in ``math`` stays prose."""
+    out: list[str | Any] = []
+    for i, part in enumerate(_PLACEHOLDER.split(text)):
+        if i % 2 and part in math:
+            out.append(MathPiece(math[part]))
+        elif i % 2:
+            out.append("{" + part + "}")
+        elif part:
+            out.append(part)
+    return out
+
+
+@dataclass(frozen=True)
+class MathPiece:
+    """A formula inside step prose (kept apart from strings, which are prose)."""
+
+    value: Any
 
 
 @dataclass
@@ -60,6 +96,8 @@ class CheckResult:
     max_abs_error: float
     tolerance: float
     detail: str = ""
+    #: "answer" (a check of the answers) or "step" (the identity a step states)
+    kind: str = "answer"
 
     @property
     def passed(self) -> bool:
@@ -73,13 +111,14 @@ class Check:
     name: str
     measure: Callable[[dict[str, Any]], float]
     tolerance: float
+    kind: str = "answer"
 
     def run(self, answers: dict[str, Any]) -> CheckResult:
         try:
             error = float(self.measure(answers))
         except Exception as exc:  # a wrong answer may not even evaluate: that is a failed check, with the reason
-            return CheckResult(self.name, float("inf"), self.tolerance, f"{type(exc).__name__}: {exc}")
-        return CheckResult(self.name, error, self.tolerance)
+            return CheckResult(self.name, float("inf"), self.tolerance, f"{type(exc).__name__}: {exc}", self.kind)
+        return CheckResult(self.name, error, self.tolerance, kind=self.kind)
 
 
 @dataclass
@@ -100,11 +139,23 @@ class Solution:
     def assume(self, text: str) -> None:
         self.assumptions.append(text)
 
-    def step(self, text: str, lhs: Any = None, rhs: Any = None) -> None:
-        self.steps.append(Step(text, lhs, rhs))
+    def step(self, text: str, lhs: Any = None, rhs: Any = None, *, math: dict[str, Any] | None = None,
+             check: Any = None) -> Step:
+        """Add a step; ``{name}`` in ``text`` prints ``math[name]``; ``check`` verifies ``rhs``."""
+        unknown = set(_PLACEHOLDER.findall(text)) - set(math or {})
+        if math and unknown:
+            raise ValueError(f"step text names {sorted(unknown)} but math has no such entry")
+        step = Step(text, lhs, rhs, dict(math or {}), check)
+        self.steps.append(step)
+        return step
 
-    def answer(self, name: str, symbol: Any, value: Any = None, text: str | None = None) -> Any:
+    def answer(self, name: str, symbol: Any, value: Any = None, text: str | None = None,
+               check: Any = None) -> Any:
+        """Add an answer; each oracle in ``check`` (one or a list) becomes a check of it."""
         self.answers.append(Answer(name, symbol, value, text))
+        for oracle in ([] if check is None else check if isinstance(check, (list, tuple)) else [check]):
+            self.check(f"{name} vs {oracle.describe}",
+                       lambda a, o=oracle: o.error(a[name], symbol), oracle.tolerance)
         return value
 
     def check(self, name: str, measure: Callable[[dict[str, Any]], float], tolerance: float) -> None:
@@ -113,9 +164,33 @@ class Solution:
     def answer_values(self) -> dict[str, Any]:
         return {a.name: a.value for a in self.answers}
 
+    def step_checks(self) -> list[Check]:
+        """One check per step that carries an oracle; it reads the step's current ``rhs``.
+        Named by the step number a reader sees (a second check in one step gets a letter)."""
+        checks, seen = [], {}
+        for number, step in self.numbered_steps():
+            if step.check is None:
+                continue
+            seen[number] = seen.get(number, 0) + 1
+            label = f"{number}" + ("" if seen[number] == 1 else "abcdefghijklmnopqrstuvwxyz"[seen[number] - 2])
+            what = "" if step.lhs is None else f" {step.lhs}"
+            checks.append(Check(f"step {label}:{what} vs {step.check.describe}",
+                                lambda _, s=step: s.check.error(s.rhs, s.lhs), step.check.tolerance, kind="step"))
+        return checks
+
+    def numbered_steps(self) -> list[tuple[int, Step]]:
+        """Steps with the number a reader sees: prose steps are numbered 1, 2, …; a bare
+        equation belongs to the step before it."""
+        out, number = [], 0
+        for step in self.steps:
+            number += bool(step.text)
+            out.append((max(number, 1), step))
+        return out
+
     def run_checks(self) -> list[CheckResult]:
+        """Answer checks first, then step checks."""
         values = self.answer_values()
-        return [check.run(values) for check in self.checks]
+        return [check.run(values) for check in self.checks + self.step_checks()]
 
 
 @dataclass(frozen=True)

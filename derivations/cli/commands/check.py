@@ -21,11 +21,18 @@ def run(args) -> int:
     start = time.perf_counter()
     for problem_id in ids:
         for r in registry.load(problem_id).solve().run_checks():
-            rows.append((problem_id, r.name, f"{r.max_abs_error:.2e}", f"{r.tolerance:.0e}", "pass" if r.passed else "FAIL"))
+            rows.append((problem_id, r.kind, _cut(r.name), f"{r.max_abs_error:.2e}", f"{r.tolerance:.0e}",
+                         "pass" if r.passed else "FAIL"))
             failed += not r.passed
-    header = ("problem", "check", "max error", "tolerance", "result")
+    header = ("problem", "of", "check", "max error", "tolerance", "result")
     widths = [max(len(str(row[i])) for row in rows + [header]) for i in range(len(header))]
     for row in [header] + rows:
         print("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip())
-    print(f"\n{len(rows) - failed} passed, {failed} failed in {time.perf_counter() - start:.1f} s")
+    steps = sum(row[1] == "step" for row in rows)
+    print(f"\n{len(rows) - failed} passed, {failed} failed ({len(rows) - steps} answer checks, {steps} step checks) "
+          f"in {time.perf_counter() - start:.1f} s")
     return 1 if failed else 0
+
+
+def _cut(name: str, width: int = 72) -> str:
+    return name if len(name) <= width else name[: width - 1] + "…"
