@@ -5,9 +5,9 @@ import sympy as sp
 from derivations.calculus.checks import max_abs_error, random_points, scalar_derivative_error
 from derivations.core.errors import UserError
 from derivations.calculus.functions import elementary, sigmoid
+from derivations.calculus import optimizers
 from derivations.calculus.iterates import (
-    float_gelu, float_golden_section, float_gradient_descent, float_momentum, float_values,
-    gradient, gradient_descent, momentum,
+    float_gelu, float_golden_section, float_iterates, float_values, gradient, run,
 )
 from derivations.core.model import Param, Problem
 
@@ -38,34 +38,34 @@ def _fmt(value, digits=6):
     return f"{float(value):.{digits}g}"
 
 
-def _record_run(sol, label, run, eta, beta=None):
+def _record_run(sol, label, iterates, eta, beta=None):
     """One derivation step per update, showing the gradient (and average) used."""
-    for t in range(1, len(run.points)):
-        xt, prev, g = run.points[t], run.points[t - 1], run.gradients[t - 1]
+    for t in range(1, len(iterates.points)):
+        xt, prev, g = iterates.points[t], iterates.points[t - 1], iterates.gradients[t - 1]
         if beta is None:
             why = f"f′(x{_sub(t - 1)}) = {_show(g)}, so x{_sub(t)} = {_show(prev)} − {eta}·({_show(g)})."
         else:
-            v, used = run.velocities[t], t if sol.parameters["momentum_reading"] == "new" else t - 1
+            v, used = iterates.velocities[t], t if sol.parameters["momentum_reading"] == "new" else t - 1
             why = (f"f′(x{_sub(t - 1)}) = {_show(g)}; v{_sub(t)} = {beta}·v{_sub(t - 1)} + (1 − {beta})·"
                    f"f′(x{_sub(t - 1)}) = {_show(v)}; x{_sub(t)} = x{_sub(t - 1)} − {eta}·v{_sub(used)}.")
         sol.step(f"({label}) {why}", sp.Symbol(f"x_{t}"), _show(xt))
-    sol.step(f"({label}) GELU at the iterates.", _gelus(_names("x", len(run.points) - 1)),
-             tuple(_show(v) for v in run.values[1:]))
+    sol.step(f"({label}) GELU at the iterates.", _gelus(_names("x", len(iterates.points) - 1)),
+             tuple(_show(v) for v in iterates.values[1:]))
 
 
-def _progress(run, x_star):
+def _progress(iterates, x_star):
     """Fraction of the distance from x₀ to x* covered by the last iterate."""
-    start, end = float(run.points[0]), float(run.points[-1])
+    start, end = float(iterates.points[0]), float(iterates.points[-1])
     return (start - end) / (start - x_star) if start != x_star else 1.0
 
 
-def _overshoots(run, x_star):
-    side = float(run.points[0]) - x_star
-    return any((float(p) - x_star) * side < 0 for p in run.points[1:])
+def _overshoots(iterates, x_star):
+    side = float(iterates.points[0]) - x_star
+    return any((float(p) - x_star) * side < 0 for p in iterates.points[1:])
 
 
-def _monotone(run):
-    return all(float(b) <= float(a) for a, b in zip(run.values, run.values[1:]))
+def _monotone(iterates):
+    return all(float(b) <= float(a) for a, b in zip(iterates.values, iterates.values[1:]))
 
 
 def _compare_step_sizes(small, large, eta_small, eta_large, x_star, f_star, steps):
@@ -79,8 +79,8 @@ def _compare_step_sizes(small, large, eta_small, eta_large, x_star, f_star, step
         f"{who} gets the lower value: η = {eta_small} covers {100 * _progress(small, x_star):.0f} % of the way "
         f"to x*, η = {eta_large} covers {100 * _progress(large, x_star):.0f} %.",
     ]
-    for eta, run in ((eta_large, large), (eta_small, small)):
-        if _overshoots(run, x_star) or not _monotone(run):
+    for eta, iterates in ((eta_large, large), (eta_small, small)):
+        if _overshoots(iterates, x_star) or not _monotone(iterates):
             lines.append(f"With η = {eta} the iterates overshoot x* or GELU rises at some step: the step is too "
                          "large for the curvature near the minimum.")
     if not any(_overshoots(r, x_star) for r in (small, large)):
@@ -146,10 +146,12 @@ def solve(p, sol):
     f_star = elementary(f).subs(x, x_star).evalf(digits)
     sol.step("For comparison, the minimiser solves f′(x) = 0 (numerically).", sp.Symbol("x*"), _show(x_star))
 
-    run_a = gradient_descent(f, x, p["x0_a"], p["eta_a"], steps, digits)
-    run_b = gradient_descent(f, x, p["x0_a"], p["eta_b"], steps, digits)
-    run_c = gradient_descent(f, x, p["x0_c"], p["eta_c"], steps, digits)
-    run_m = momentum(f, x, p["x0_c"], p["eta_c"], p["beta"], steps, reading, digits)
+    rules = {"a": (optimizers.gradient_descent(p["eta_a"]), p["x0_a"]),
+             "b": (optimizers.gradient_descent(p["eta_b"]), p["x0_a"]),
+             "c_gd": (optimizers.gradient_descent(p["eta_c"]), p["x0_c"]),
+             "c_momentum": (optimizers.momentum(p["eta_c"], p["beta"], reading), p["x0_c"])}
+    runs = {name: run(rule, f, x, x0, steps, digits) for name, (rule, x0) in rules.items()}
+    run_a, run_b, run_c, run_m = (runs[name] for name in ("a", "b", "c_gd", "c_momentum"))
     _record_run(sol, f"a, η = {p['eta_a']}", run_a, p["eta_a"])
     _record_run(sol, f"b, η = {p['eta_b']}", run_b, p["eta_b"])
     _record_run(sol, f"c, GD, η = {p['eta_c']}", run_c, p["eta_c"])
@@ -165,22 +167,15 @@ def solve(p, sol):
               "c_gd": f"(c) gradient descent from x₀ = {p['x0_c']}, η = {p['eta_c']}",
               "c_momentum": f"(c) momentum from x₀ = {p['x0_c']}, η = {p['eta_c']}, β = {p['beta']}, "
                             f"{reading} reading"}
-    for name, run in (("a", run_a), ("b", run_b), ("c_gd", run_c), ("c_momentum", run_m)):
-        sol.answer(f"{name}_x", xs, run.updates, text=f"{labels[name]}: iterates.")
-        sol.answer(f"{name}_gelu", gs, run.values[1:], text=f"{labels[name]}: GELU at the iterates.")
+    for name, iterates in runs.items():
+        sol.answer(f"{name}_x", xs, iterates.updates, text=f"{labels[name]}: iterates.")
+        sol.answer(f"{name}_gelu", gs, iterates.values[1:], text=f"{labels[name]}: GELU at the iterates.")
     sol.answer("b_comparison", None, text=_compare_step_sizes(run_a, run_b, p["eta_a"], p["eta_b"],
                                                              float(x_star), float(f_star), steps))
     sol.answer("c_comparison", None, text=_compare_methods(run_c, run_m, float(x_star), p["beta"], reading, steps))
 
-    # Checks: plain float64 loops with math.exp and central differences, never SymPy.
-    eta_a, eta_b, eta_c, beta = (float(p[k]) for k in ("eta_a", "eta_b", "eta_c", "beta"))
-    x0_a, x0_c = float(p["x0_a"]), float(p["x0_c"])
-    references = {
-        "a": float_gradient_descent(float_gelu, x0_a, eta_a, steps),
-        "b": float_gradient_descent(float_gelu, x0_a, eta_b, steps),
-        "c_gd": float_gradient_descent(float_gelu, x0_c, eta_c, steps),
-        "c_momentum": float_momentum(float_gelu, x0_c, eta_c, beta, steps, reading),
-    }
+    # Checks: each rule's own plain float64 loop with math.exp and central differences, never SymPy.
+    references = {name: float_iterates(rule, float_gelu, x0, steps) for name, (rule, x0) in rules.items()}
     points = random_points([x], 6, seed=1, low=-4.0, high=4.0)
     sol.check("f′ vs mpmath finite differences of x·σ(1.702x)",
               lambda a: scalar_derivative_error(elementary(f), elementary(a["dgelu_dx"]), x, points), 1e-20)
