@@ -15,6 +15,8 @@ import mpmath
 import numpy as np
 import sympy as sp
 
+from derivations.calculus.finite_differences import central_differences
+
 DIGITS = 30
 
 
@@ -66,30 +68,11 @@ def scalar_derivative_error(function: sp.Expr, claimed: sp.Expr, wrt: sp.Symbol,
 
 def numeric_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
     """Central-difference gradient of a scalar function of one float64 array, same shape as ``x``."""
-    x = np.array(x, dtype=float)
-    grad = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        saved = x[idx]
-        x[idx] = saved + eps
-        up = f(x)
-        x[idx] = saved - eps
-        down = f(x)
-        x[idx] = saved
-        grad[idx] = (up - down) / (2 * eps)
-    return grad
+    return central_differences(f, np.array(x, dtype=float), eps)
 
 
 def numeric_jacobian(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
     """Central-difference Jacobian in numerator layout: rows index outputs, columns inputs
     (both flattened in row-major order)."""
     x = np.array(x, dtype=float)
-    columns = []
-    for idx in np.ndindex(x.shape):
-        saved = x[idx]
-        x[idx] = saved + eps
-        up = np.array(f(x), dtype=float).ravel()  # a copy: f may return x itself or a view of it
-        x[idx] = saved - eps
-        down = np.array(f(x), dtype=float).ravel()
-        x[idx] = saved
-        columns.append((up - down) / (2 * eps))
-    return np.stack(columns, axis=1)
+    return central_differences(lambda v: np.ravel(f(v)), x, eps).reshape(x.size, -1).T

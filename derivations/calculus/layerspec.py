@@ -27,6 +27,8 @@ from typing import Any, Sequence, Union
 import numpy as np
 import sympy as sp
 
+from derivations.backend.nn.conv import output_size
+
 Size = Union[int, sp.Expr]
 Shape = tuple
 
@@ -116,14 +118,15 @@ def _is_int(*values) -> bool:
 
 
 def spatial_size(n: Size, kernel: Size, stride: Size = 1, padding: Size = 0, dilation: Size = 1) -> Size:
-    """⌊(n + 2p − d(k − 1) − 1)/s⌋ + 1: an ``int`` for integer inputs, else a SymPy floor."""
+    """⌊(n + 2p − d(k − 1) − 1)/s⌋ + 1: an ``int`` for integer inputs, else a SymPy floor.
+    The formula is the NumPy backend's own :func:`~derivations.backend.nn.conv.output_size`
+    (``//`` is SymPy's floor division for symbols), so there is one copy of it."""
     if _is_int(n, kernel, stride, padding, dilation):
         n, kernel, stride, padding, dilation = (int(v) for v in (n, kernel, stride, padding, dilation))
-        span = n + 2 * padding - dilation * (kernel - 1) - 1
-        if span < 0:
+        if n + 2 * padding < dilation * (kernel - 1) + 1:
             raise ValueError(f"a window of {dilation * (kernel - 1) + 1} does not fit in {n} + 2·{padding}")
-        return span // stride + 1
-    return sp.floor((n + 2 * padding - dilation * (kernel - 1) - 1) / sp.sympify(stride)) + 1
+        return output_size(n, kernel, stride, padding, dilation)
+    return output_size(*(sp.sympify(v) for v in (n, kernel, stride, padding, dilation)))
 
 
 def output_shape(input_shape: Shape, layer: Layer) -> Shape:

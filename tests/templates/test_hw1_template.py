@@ -14,6 +14,7 @@ import sys
 import numpy as np
 import pytest
 from conftest import require_module
+from derivations.calculus.finite_differences import central_differences
 from course_scripts import (CHECKS, MISSING_TRANSPOSE, PAIRS, SATURATED, SHAPES,
                             SUM_INSTEAD_OF_MEAN)
 from helpers import cli
@@ -125,16 +126,7 @@ def test_numpy_arrays_in_give_numpy_arrays_out_and_match_finite_differences():
 
 def _numeric_gradient(net, loss, x, y, W, h=1e-6):
     """Central differences of J with respect to every entry of W (changed in place)."""
-    grad = np.zeros_like(W)
-    for index in np.ndindex(W.shape):
-        saved = W[index]
-        W[index] = saved + h
-        plus = float(loss(y, net.forward(x))[0])
-        W[index] = saved - h
-        minus = float(loss(y, net.forward(x))[0])
-        W[index] = saved
-        grad[index] = (plus - minus) / (2 * h)
-    return grad
+    return central_differences(lambda _: float(loss(y, net.forward(x))[0]), W, h)
 
 
 def test_tensor_parameters_fed_numpy_become_numpy_sharing_memory():

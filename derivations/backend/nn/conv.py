@@ -54,7 +54,8 @@ def pair(value, name: str = "value") -> tuple[int, int]:
 
 
 def output_size(n: int, kernel: int, stride: int, padding: int, dilation: int = 1) -> int:
-    """⌊(n + 2p − d(k − 1) − 1)/s⌋ + 1, the formula of :mod:`derivations.calculus.layerspec`."""
+    """⌊(n + 2p − d(k − 1) − 1)/s⌋ + 1: the one output-size formula (``layerspec`` uses it too, also
+    for symbolic sizes)."""
     return (n + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 

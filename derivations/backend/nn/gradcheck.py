@@ -10,24 +10,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from derivations.calculus.finite_differences import central_differences
+
 
 class GradientCheckError(AssertionError):
     pass
 
 
 def numeric_gradient(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
-    """∂f/∂x by central differences, perturbing ``x`` in place (and restoring it)."""
-    grad = np.zeros_like(x, dtype=np.float64)
-    flat, gflat = x.reshape(-1), grad.reshape(-1)
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + h
-        up = f()
-        flat[i] = old - h
-        down = f()
-        flat[i] = old
-        gflat[i] = (up - down) / (2 * h)
-    return grad
+    """∂f/∂x by central differences of the closure ``f()``, perturbing ``x`` in place."""
+    return central_differences(lambda _: f(), x, h)
 
 
 def _compare(what: str, analytic, numeric, rtol, atol):
