@@ -5,13 +5,11 @@ Layout (the one the sheets use): for a column vector ``y`` (q×1) and column vec
 ``W`` is c×r — the shape of ``Wᵀ``. The gradient an optimiser subtracts from ``W`` has ``W``'s
 own shape, so it is the transpose ``(∂ℓ/∂W)ᵀ``.
 
-The reverse pass is one small function, :func:`vjp`, with one rule per operation. Writing ``N``
-for ``∂ℓ/∂Y`` in numerator layout (shape of ``Yᵀ``), the rules are::
-
-    Y = A + B        N_A = N_B = N
-    Y = c·M₁⋯Mₖ      N_Mᵢ = c · (Mᵢ₊₁⋯Mₖ) N (M₁⋯Mᵢ₋₁)
-    Y = Xᵀ           N_X = Nᵀ
-    Y = f(X)         N_X = N · diag(f′(X))      (X a column vector; N ⊙ f′(X)ᵀ otherwise)
+The reverse pass is one small function, :func:`vjp`, that walks an expression and asks the rule
+table in :mod:`derivations.calculus.rules` for each operation's contributions to its operands
+(writing ``N`` for ``∂ℓ/∂Y`` in numerator layout, the shape of ``Yᵀ``), adding them up at the
+matrix symbols. :func:`gradient` is the transpose of a scalar's derivative, shaped like the
+parameter, the form an optimiser subtracts.
 
 :func:`backward` runs them over a named forward pass (``z1 = W1 x + b1``, ``z2 = f(z1)``, ...) and
 can keep chosen Jacobians opaque (``∂z2/∂z1``), which is how the sheets ask for answers "in terms
@@ -29,108 +27,11 @@ import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from derivations.calculus.checks import max_abs_error, numeric_gradient, numeric_jacobian
-from derivations.core.evaluate import lambdify_safe
 from derivations.calculus.functions import elementary
-
-
-# ---------------------------------------------------------------------------------------------
-# Two matrix operations SymPy lacks in printable, evaluable form.
-
-class Elementwise(MatrixExpr):
-    """``f(X)``: a scalar function applied to every entry of a matrix expression.
-
-    ``function`` is a one-argument :class:`sympy.Lambda` (or a function class such as
-    ``relu``). Printers show ``f(X)``; ``lambdify`` evaluates it entry by entry.
-    """
-
-    def __new__(cls, function, arg):
-        if not isinstance(function, sp.Lambda):
-            t = sp.Dummy("t", real=True)
-            function = sp.Lambda(t, function(t))
-        arg = sp.sympify(arg)
-        t = function.variables[0]
-        if function.expr == t:  # the identity: f(X) is X itself
-            return arg
-        return super().__new__(cls, function, arg)
-
-    function = property(lambda self: self.args[0])
-    arg = property(lambda self: self.args[1])
-    shape = property(lambda self: self.arg.shape)
-
-    def _entry(self, i, j, **kwargs):
-        return self.function(self.arg._entry(i, j, **kwargs))
-
-    def derivative_function(self) -> sp.Lambda:
-        """``f′`` as a Lambda, so that ``Elementwise(f′, X)`` is the entrywise derivative."""
-        t = self.function.variables[0]
-        return sp.Lambda(t, sp.diff(self.function.expr, t))
-
-    def _display(self):
-        return applied_for_display(self.function, self.arg)
-
-    def _numpycode(self, printer):
-        t = self.function.variables[0]
-        body = printer._print(elementary(self.function.expr))
-        return (f"{printer._module_format('numpy.vectorize')}(lambda {printer._print(t)}: {body}, "
-                f"otypes=[float])({printer._print(self.arg)})")
-
-    _pythoncode = _numpycode
-
-    def _sympystr(self, printer):
-        try:
-            return printer._print(self._display())
-        except (ValueError, TypeError):  # a body such as Max(0, t) takes no matrix argument
-            return printer._print(sp.Function("elementwise")(self.function, self.arg))
-
-    _pretty = _latex = _sympystr
-
-
-def applied_for_display(function: sp.Lambda, arg: sp.Basic) -> sp.Basic:
-    """``f(arg)`` as a stand-in for printing only (``arg`` may be a matrix or an entry's name),
-    with Heaviside(u, 0) shown as H(u); the H(0) = 0 convention belongs in the assumptions."""
-    body = function.expr.replace(lambda e: isinstance(e, sp.Heaviside), lambda e: sp.Function("H")(e.args[0]))
-    return body.xreplace({function.variables[0]: arg})
-
-
-class Diag(MatrixExpr):
-    """``diag(v)``: the square matrix with the column vector ``v`` on its diagonal."""
-
-    def __new__(cls, vector):
-        return super().__new__(cls, sp.sympify(vector))
-
-    vector = property(lambda self: self.args[0])
-    shape = property(lambda self: (self.vector.rows, self.vector.rows))
-
-    def _entry(self, i, j, **kwargs):
-        return sp.KroneckerDelta(i, j) * self.vector._entry(i, 0, **kwargs)
-
-    def _eval_transpose(self):
-        return self
-
-    def _numpycode(self, printer):
-        return f"{printer._module_format('numpy.diagflat')}({printer._print(self.vector)})"
-
-    _pythoncode = _numpycode
-
-    def _sympystr(self, printer):
-        return printer._print(sp.Function("diag")(self.vector))
-
-    _pretty = _latex = _sympystr
-
-
-class Eye(sp.Identity):
-    """The identity matrix, evaluable when its size is a symbol: ``lambdify`` takes the size
-    (``K`` in ``I_K``) as an argument instead of refusing a symbolic dimension."""
-
-    def _numpycode(self, printer):
-        return f"{printer._module_format('numpy.eye')}({printer._print(self.rows)})"
-
-    _pythoncode = _numpycode
-
-    def _sympystr(self, printer):
-        return printer._print(sp.Symbol(f"I_{self.rows}"))
-
-    _pretty = _latex = _sympystr
+from derivations.calculus.rules import (RULES, Diag, Elementwise, Eye, LogSumExp, NoRuleError, Norm,  # noqa: F401
+                                        Softmax, applied_for_display, contributions, cross_entropy, divide,
+                                        total)
+from derivations.core.evaluate import lambdify_safe
 
 
 # ---------------------------------------------------------------------------------------------
@@ -150,30 +51,9 @@ def vjp(expr: sp.Basic, upstream: sp.Basic, wrt: Sequence[sp.MatrixSymbol] | Non
 def _vjp(expr, upstream, grads) -> None:
     if isinstance(expr, sp.MatrixSymbol):
         grads[expr] = grads[expr] + upstream if expr in grads else upstream
-    elif isinstance(expr, sp.MatAdd):
-        for term in expr.args:
-            _vjp(term, upstream, grads)
-    elif isinstance(expr, sp.MatMul):
-        coeff, factors = expr.as_coeff_matrices()
-        for i, factor in enumerate(factors):
-            _vjp(factor, coeff * _product(factors[i + 1:]) * upstream * _product(factors[:i]), grads)
-    elif isinstance(expr, sp.Transpose):
-        _vjp(expr.arg, upstream.T, grads)
-    elif isinstance(expr, Elementwise):
-        slope = Elementwise(expr.derivative_function(), expr.arg)
-        if not isinstance(slope, Elementwise):  # f′ is the identity's, 1 everywhere
-            slope = sp.OneMatrix(*expr.shape)
-        local = (upstream * Diag(slope) if expr.shape[1] == 1
-                 else sp.HadamardProduct(upstream, slope.T))
-        _vjp(expr.arg, local, grads)
-    elif isinstance(expr, (sp.Identity, sp.ZeroMatrix, sp.OneMatrix)) or not expr.free_symbols:
-        return  # constants contribute nothing
-    else:
-        raise NotImplementedError(f"no numerator-layout derivative rule for {type(expr).__name__}: {expr}")
-
-
-def _product(factors):
-    return sp.MatMul(*factors) if len(factors) > 1 else (factors[0] if factors else sp.S.One)
+        return
+    for child, contribution in contributions(expr, upstream):
+        _vjp(child, contribution, grads)
 
 
 def _tidy(expr):
@@ -197,7 +77,22 @@ def derivative(expr: sp.Basic, wrt: sp.MatrixSymbol) -> sp.Basic:
     """``∂expr/∂wrt`` in numerator layout, for a column-vector or 1×1 ``expr``."""
     if expr.shape[1] != 1:
         raise ValueError(f"derivative needs a column vector or a 1×1 matrix, not shape {expr.shape}")
-    return vjp(expr, Eye(expr.shape[0]), [wrt]).get(wrt, sp.ZeroMatrix(wrt.shape[1], expr.shape[0]))
+    seed = sp.Identity(1) if expr.shape == (1, 1) else Eye(expr.shape[0])
+    return vjp(expr, seed, [wrt]).get(wrt, sp.ZeroMatrix(*derivative_shape(expr.shape, wrt.shape)))
+
+
+def derivative_shape(of: tuple, wrt: tuple) -> tuple:
+    """The numerator-layout shape of ``∂Y/∂X`` for a column or 1×1 ``Y``: q×p for columns
+    (q×1 over p×1), c×r for a scalar over an r×c matrix."""
+    return (of[0], wrt[0]) if wrt[1] == 1 else (wrt[1], wrt[0])
+
+
+def gradient(expr: sp.Basic, wrt: sp.MatrixSymbol) -> sp.Basic:
+    """The gradient of a 1×1 ``expr`` with ``wrt``'s own shape: ``(∂expr/∂wrt)ᵀ``, what an
+    optimiser subtracts (PyTorch's ``wrt.grad``)."""
+    if expr.shape != (1, 1):
+        raise ValueError(f"gradient needs a 1×1 expression, not shape {expr.shape}")
+    return _tidy(derivative(expr, wrt).T)
 
 
 def backward(forward: Sequence[tuple[sp.MatrixSymbol, sp.Basic]], seed: sp.Basic,
