@@ -27,8 +27,6 @@ from typing import Any, Sequence, Union
 import numpy as np
 import sympy as sp
 
-from derivations.backend.nn.conv import output_size
-
 Size = Union[int, sp.Expr]
 Shape = tuple
 
@@ -117,10 +115,15 @@ def _is_int(*values) -> bool:
     return all(isinstance(v, (int, np.integer)) or (isinstance(v, sp.Integer)) for v in values)
 
 
+def output_size(n: Size, kernel: Size, stride: Size, padding: Size, dilation: Size = 1) -> Size:
+    """⌊(n + 2p − d(k − 1) − 1)/s⌋ + 1, the one copy of the formula: the NumPy backend's
+    convolutions and poolings use it too (``//`` is SymPy's floor for symbolic sizes)."""
+    return (n + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
 def spatial_size(n: Size, kernel: Size, stride: Size = 1, padding: Size = 0, dilation: Size = 1) -> Size:
     """⌊(n + 2p − d(k − 1) − 1)/s⌋ + 1: an ``int`` for integer inputs, else a SymPy floor.
-    The formula is the NumPy backend's own :func:`~derivations.backend.nn.conv.output_size`
-    (``//`` is SymPy's floor division for symbols), so there is one copy of it."""
+    Checked here, computed by :func:`output_size`."""
     if _is_int(n, kernel, stride, padding, dilation):
         n, kernel, stride, padding, dilation = (int(v) for v in (n, kernel, stride, padding, dilation))
         if n + 2 * padding < dilation * (kernel - 1) + 1:

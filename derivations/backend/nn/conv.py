@@ -40,6 +40,7 @@ from derivations.backend.nn import parallel
 from derivations.backend.nn.base import Layer, LayerInputError
 from derivations.backend.nn.init import get_initialiser
 from derivations.backend.nn.parameter import Parameter
+from derivations.calculus.layerspec import output_size
 
 
 def pair(value, name: str = "value") -> tuple[int, int]:
@@ -51,12 +52,6 @@ def pair(value, name: str = "value") -> tuple[int, int]:
         return int(a), int(b)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}") from None
-
-
-def output_size(n: int, kernel: int, stride: int, padding: int, dilation: int = 1) -> int:
-    """⌊(n + 2p − d(k − 1) − 1)/s⌋ + 1: the one output-size formula (``layerspec`` uses it too, also
-    for symbolic sizes)."""
-    return (n + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
 def pad_hw(x: np.ndarray, padding: tuple[int, int], value=0.0) -> np.ndarray:

@@ -15,7 +15,8 @@ import numpy as np
 
 from derivations.backend.nn import parallel
 from derivations.backend.nn.base import Layer, LayerInputError
-from derivations.backend.nn.conv import output_size, pad_hw, pair
+from derivations.backend.nn.conv import pad_hw, pair
+from derivations.calculus.layerspec import output_size
 
 
 class _Pool2d(Layer):
