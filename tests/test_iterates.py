@@ -1,15 +1,17 @@
 """Gradient descent and momentum iterates from a symbolic objective (derivations.calculus.iterates)."""
 
+import doctest
 import math
 
 import mpmath
 import pytest
 import sympy as sp
 
+from derivations.calculus import iterates, optimizers
 from derivations.calculus.functions import sigmoid
 from derivations.calculus.iterates import (
-    central_difference, float_gelu, float_golden_section, float_gradient_descent, float_momentum,
-    gradient, gradient_descent, momentum,
+    central_difference, float_gelu, float_golden_section, float_gradient_descent, float_iterates, float_momentum,
+    gradient, gradient_descent, momentum, run, run_constant_gradient,
 )
 
 x = sp.Symbol("x", real=True)
@@ -106,3 +108,38 @@ def test_float_references():
     assert float_momentum(lambda t: t * t, 1.0, 0.25, 0.0, 2) == pytest.approx([0.5, 0.25])
     assert float_gelu(-800.0) == pytest.approx(0.0) and float_gelu(800.0) == 800.0
     assert float_golden_section(lambda t: (t - 0.3) ** 2, -1, 1) == pytest.approx(0.3, abs=1e-7)
+
+
+def test_module_doctests():
+    for module in (iterates, optimizers):
+        assert doctest.testmod(module).failed == 0
+
+
+def test_wrappers_run_the_records():
+    wrapped = momentum(GELU, x, -3, sp.Rational(1, 10), sp.Rational(9, 10), 3, reading="old")
+    direct = run(optimizers.momentum(sp.Rational(1, 10), sp.Rational(9, 10), "old"), GELU, x, -3, 3)
+    assert wrapped.points == direct.points and wrapped.velocities == direct.velocities
+    assert wrapped.method == "momentum (old reading)" and wrapped.rule == direct.rule
+    assert gradient_descent(GELU, x, 0, sp.Rational(1, 10), 2).method == "gradient descent"
+
+
+def test_increments_and_state_history():
+    run_ = run(optimizers.nesterov(sp.Rational(1, 4), sp.Rational(1, 2)), x**2, x, 1, 2)
+    assert run_.increments == [sp.Rational(-3, 4), sp.Rational(-5, 16)]
+    assert run_.state("b") == [0, 2, sp.Rational(3, 2)] and run_.velocities == []
+
+
+def test_float_iterates_picks_the_rules_own_loop():
+    rule = optimizers.momentum(sp.Rational(1, 10), sp.Rational(9, 10), "old")
+    assert float_iterates(rule, float_gelu, -3.0, 3) == float_momentum(float_gelu, -3.0, 0.1, 0.9, 3, "old")
+    with pytest.raises(ValueError, match="weight_decay"):
+        float_gradient_descent(float_gelu, 0.0, 0.1, 1, lambda_wd=0.1, weight_decay="both")
+
+
+def test_exact_mode_keeps_symbols_and_rejects_infinities():
+    g = sp.Symbol("g", positive=True)
+    assert run_constant_gradient(optimizers.gradient_descent(sp.Rational(1, 2)), g, 2).points == [0, -g / 2, -g]
+    with pytest.raises(ValueError, match="not finite"):
+        run_constant_gradient(optimizers.adam(epsilon=0), 0, 1)
+    with pytest.raises(ValueError, match="not a finite real number"):
+        run_constant_gradient(optimizers.adam(epsilon=0), 0, 1, exact=False)

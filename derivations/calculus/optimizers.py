@@ -33,7 +33,7 @@ ALPHA, BETA_1, BETA_2 = sp.symbols("alpha beta_1 beta_2", positive=True)
 EPSILON, LAMBDA_1, LAMBDA_WD = sp.symbols("epsilon lambda_1 lambda_wd", nonnegative=True)
 S_0 = sp.Symbol("s_0", real=True)                    # the subgradient of |x| chosen at x = 0
 
-V, B, M = sp.symbols("v b m", real=True)             # momentum velocity (Adam: second moment), Nesterov buffer, Adam's first moment
+V, B, M = sp.symbols("v b m", real=True)             # velocity (Adam: 2nd moment), Nesterov buffer, 1st moment
 M_HAT, V_HAT = sp.Symbol("mhat", real=True), sp.Symbol("vhat", nonnegative=True)
 
 MOMENTUM_READINGS = ("new", "old")
@@ -141,7 +141,8 @@ def adam(alpha=sp.Rational(1, 1000), beta_1=sp.Rational(9, 10), beta_2=sp.Ration
     PyTorch's form) or x ← x − αm̂/√(v̂ + ε) ("inside"); m₀ = v₀ = 0. The defaults are
     PyTorch's. ``decoupled=True`` applies ``weight_decay`` as AdamW does."""
     if epsilon_placement not in EPSILON_PLACEMENTS:
-        raise ValueError(f"epsilon_placement must be one of {EPSILON_PLACEMENTS}, got {epsilon_placement!r}")
+        raise ValueError(f"epsilon_placement must be one of {EPSILON_PLACEMENTS}, "
+                         f"got {epsilon_placement!r}")
     denominator = sp.sqrt(V_HAT) + EPSILON if epsilon_placement == "outside" else sp.sqrt(V_HAT + EPSILON)
     rule = _rule(f"Adam (ε {epsilon_placement} √v̂)", "adam",
                  ((ALPHA, alpha), (BETA_1, beta_1), (BETA_2, beta_2), (EPSILON, epsilon)),
