@@ -93,12 +93,7 @@ def evaluate_at(expr: sp.Expr, variable: sp.Symbol, point: sp.Expr, digits: int 
     """``expr`` at ``variable = point``: exact when the result is rational, otherwise a
     ``Float`` with ``digits`` significant digits. Raises ``ValueError`` when the result is not
     a finite real number (a free symbol left over, a pole, a complex value)."""
-    value = sp.sympify(expr).subs(variable, point)
-    if not value.is_Rational:
-        value = value.evalf(digits)
-    if not value.is_number or value.free_symbols or not (value.is_real and value.is_finite):
-        raise ValueError(f"{expr} at {variable} = {point} is not a finite real number: {value}")
-    return value
+    return _number(sp.sympify(expr).subs(variable, point), digits, f"{expr} at {variable} = {point}")
 
 
 def _number(value: sp.Expr, digits: int, what) -> sp.Expr:
