@@ -1,11 +1,14 @@
 """hw3/problem1: backpropagation through a scalar net with unspecified activations f1, f2, f3."""
 
+from dataclasses import dataclass
+from typing import Any, Callable
+
 import sympy as sp
 
-from derivations.calculus.checks import random_points, scalar_derivative_error
+from derivations.calculus.checks import random_points
 from derivations.calculus.graph import build_graph
+from derivations.calculus.oracles import Identity, Oracle
 from derivations.core.model import Param, Problem
-from derivations.render.pretty import inline
 from derivations.calculus.symbols import partial
 
 x, w1, w2, w3, w4, b1, b2, b3 = sp.symbols("x w_1 w_2 w_3 w_4 b_1 b_2 b_3", real=True)
@@ -15,54 +18,79 @@ dL_dyhat = partial("L", "yhat")
 WRT = (w1, w2, w3, w4, b1, b2, b3, x)
 
 
+@dataclass
+class Concrete(Oracle):
+    """``inner`` applied to a formula in the undefined f₁, f₂, f₃ after ``convert`` has put the
+    concrete functions (and ∂L/∂ŷ of the concrete loss) in, so it can be evaluated."""
+
+    inner: Oracle = None
+    convert: Callable[[Any], Any] = None
+
+    def __post_init__(self):
+        self.describe, self.tolerance = self.inner.describe, self.inner.tolerance
+
+    def error(self, claimed, lhs=None):
+        return self.inner.error(self.convert(claimed))
+
+
 def solve(p, sol):
     equations = [(u1, w1 * x + b1), (h1, f1(u1)), (u2, w2 * x + b2), (h2, f2(u2)),
                  (u3, w3 * h1 + w4 * h2 + b3), (yhat, f3(u3))]
     graph = build_graph(equations)
     sol.graphs["graph"] = graph
+
+    # The numeric reference: concrete f₁, f₂, f₃ and L = (ŷ − t)²/2, differentiated by mpmath.
+    concrete = {f1: p["f1"], f2: p["f2"], f3: p["f3"]}
+    forward = {h1: f1(w1 * x + b1), h2: f2(w2 * x + b2)}
+    pre_activations = {u1: w1 * x + b1, u2: w2 * x + b2, u3: w3 * h1 + w4 * h2 + b3}
+    yhat_of_inputs = _concretize(f3(w3 * h1 + w4 * h2 + b3).subs(forward), concrete)
+    loss = (yhat_of_inputs - t) ** 2 / 2
+    points = [{**pt, t: 0.3} for pt in random_points(WRT, 4, seed=1)]
+
+    def concretized(expr):
+        expr = sp.sympify(expr).subs(pre_activations).subs(forward)
+        return _concretize(expr, concrete).subs(dL_dyhat, yhat_of_inputs - t)
+
+    def finite_differences(of, wrt):
+        return Concrete(inner=Identity(of=sp.Derivative(of, wrt), points=points,
+                                       describe="finite differences with concrete f₁, f₂, f₃"),
+                        convert=concretized)
+
     sol.assume("L is any differentiable loss of ŷ alone, so every gradient is ∂L/∂ŷ times dŷ/d(·).")
     sol.assume("f′ₙ(v) = dfₙ(v)/dv is evaluated at the pre-activation uₙ that fₙ receives.")
     sol.step("Name the pre-activations so each equation is one node of a graph:")
     for variable, expression in equations[::2]:
         sol.step("", variable, expression)
-    sol.step("Chain rule as a sum over paths: dŷ/dθ adds, over every path θ → … → ŷ, the product "
-             "of the local derivatives; then multiply by ∂L/∂ŷ.")
-    pre_activations = {u1: w1 * x + b1, u2: w2 * x + b2, u3: w3 * h1 + w4 * h2 + b3}
-    for theta in WRT:
-        paths = graph.paths(theta, yhat)
+    theta = sp.Symbol("theta", real=True)
+    sol.step("Chain rule as a sum over paths: {dyhat} adds, over every path θ → … → ŷ, the product "
+             "of the local derivatives; then multiply by {dL}.",
+             math={"dyhat": sp.Derivative(yhat, theta), "dL": dL_dyhat})
+    for wrt in WRT:
+        paths = graph.paths(wrt, yhat)
         if len(paths) > 1:
-            sol.step(f"{theta} reaches ŷ along {len(paths)} paths (through h₁ and through h₂); "
-                     "their contributions add.")
-        gradient = sp.expand(dL_dyhat * graph.derivative(yhat, theta)).subs(pre_activations)
-        sol.answer(f"dL_d{theta.name.replace('_', '')}", partial("L", theta.name), gradient)
+            sol.step("{wrt} reaches {yhat} along {count} paths (through {h1} and through {h2}); "
+                     "their contributions add:", sp.Derivative(yhat, wrt), graph.derivative(yhat, wrt),
+                     math={"wrt": wrt, "yhat": yhat, "count": sp.Integer(len(paths)), "h1": h1, "h2": h2},
+                     check=finite_differences(yhat_of_inputs, wrt))
+        gradient = sp.expand(dL_dyhat * graph.derivative(yhat, wrt)).subs(pre_activations)
+        sol.answer(f"dL_d{wrt.name.replace('_', '')}", partial("L", wrt.name), gradient,
+                   check=finite_differences(loss, wrt))
+    cached = graph.cached_values(yhat)
     sol.step("The backward pass reuses these forward values: "
-             + ", ".join(inline(n) for n in graph.cached_values(yhat)) + ".")
-
-    concrete = {f1: p["f1"], f2: p["f2"], f3: p["f3"]}
-    forward = {h1: f1(w1 * x + b1), h2: f2(w2 * x + b2)}
-    yhat_of_inputs = _concretize(f3(w3 * h1 + w4 * h2 + b3).subs(forward), concrete)
-    loss = (yhat_of_inputs - t) ** 2 / 2
-    points = [{**pt, t: 0.3} for pt in random_points(WRT, 4, seed=1)]
-    sol.step(f"Numeric check: take f₁ = {p['f1']}, f₂ = {p['f2']}, f₃ = {p['f3']} and L = (ŷ − t)²/2, "
-             "so ∂L/∂ŷ = ŷ − t; compare every formula with high-precision finite differences.")
-    for theta in WRT:
-        name = f"dL_d{theta.name.replace('_', '')}"
-        sol.check(f"∂L/∂{inline(theta)} vs finite differences", _checker(name, loss, yhat_of_inputs, forward, concrete,
-                                                              theta, points), 1e-15)
+             + ", ".join(f"{{c{i}}}" for i in range(len(cached))) + ".",
+             math={f"c{i}": value for i, value in enumerate(cached)})
+    loss_of_yhat = (yhat - t) ** 2 / 2
+    sol.step("Numeric check: take f₁(x) = {f1}, f₂(x) = {f2}, f₃(x) = {f3} and L = {loss}, and compare "
+             "every formula with high-precision finite differences; there {dL} becomes",
+             sp.Derivative(loss_of_yhat, yhat), yhat - t,
+             math={"f1": p["f1"], "f2": p["f2"], "f3": p["f3"], "loss": loss_of_yhat, "dL": dL_dyhat},
+             check=Identity())
 
 
 def _concretize(expr, concrete):
     for f, body in concrete.items():
         expr = expr.subs(f, sp.Lambda(v, body.subs(x, v)))
     return expr.doit()
-
-
-def _checker(name, loss, yhat_of_inputs, forward, concrete, theta, points):
-    def measure(answers):
-        claimed = _concretize(sp.sympify(answers[name]).subs(forward), concrete)
-        claimed = claimed.subs(dL_dyhat, yhat_of_inputs - t)
-        return scalar_derivative_error(loss, claimed, theta, points)
-    return measure
 
 
 def _function_param(name, default):
