@@ -18,23 +18,37 @@ from derivations.calculus.graph import ComputationalGraph
 from derivations.render.pretty import inline
 
 STYLE = {"input": {"shape": "ellipse", "style": "filled", "fillcolor": "#dbeafe"},
-         "variable": {"shape": "ellipse", "style": "filled", "fillcolor": "#fde68a"},
+         "variable": {"shape": "box", "style": "rounded,filled", "fillcolor": "#fde68a"},
          "intermediate": {"shape": "box", "style": "rounded"}}
 FORMATS = ("dot", "svg", "png", "pdf")
 INSTALL_DOT = "install Graphviz (Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz)"
 
 
 def to_dot(cg: ComputationalGraph, title: str = "") -> str:
-    """DOT source: inputs blue, defined variables yellow, intermediate operations boxed;
-    each node shows its operation, each edge its local derivative."""
+    """DOT source: leaves (inputs, parameters) blue ellipses with their name and shape;
+    operation nodes boxes headed by the operation (defined variables yellow), then
+    ``name = operation(children)``; each edge its local derivative: ∂v/∂u for scalars, the
+    contribution to ∂ℓ/∂u (written with ∂ℓ/∂v) for matrices."""
     dot = graphviz.Digraph(graph_attr={"rankdir": "LR", "label": title, "labelloc": "t", "fontname": "Helvetica"},
                            node_attr={"fontname": "Helvetica"}, edge_attr={"fontname": "Helvetica", "fontsize": "11"})
     for node, data in cg.graph.nodes(data=True):
-        label = inline(node) if data.get("expr") is None else f"{inline(node)} = {inline(data['expr'])}"
+        shape = f"\\n{_shape(data['shape'])}" if data.get("shape") is not None else ""
+        if data.get("expr") is None:
+            label = f"{inline(node)}{shape}"
+        else:
+            label = f"{data['op']}\\n{inline(node)} = {inline(data['expr'])}{shape}"
         dot.node(str(node), label, **STYLE[data["kind"]])
     for child, parent, data in cg.graph.edges(data=True):
-        dot.edge(str(child), str(parent), label=f" ∂{inline(parent)}/∂{inline(child)} = {inline(data['derivative'])} ")
+        if "upstream" in data:
+            label = f" ∂ℓ/∂{inline(child)} += {inline(data['derivative'])} "
+        else:
+            label = f" ∂{inline(parent)}/∂{inline(child)} = {inline(data['derivative'])} "
+        dot.edge(str(child), str(parent), label=label)
     return dot.source
+
+
+def _shape(shape) -> str:
+    return "×".join(inline(d) for d in shape)
 
 
 def write_graph(source: str, out: Path, renderer: str = "auto") -> Path:

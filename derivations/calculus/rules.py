@@ -84,12 +84,28 @@ class Elementwise(MatrixExpr):
 
     _pythoncode = _numpycode
 
+    def _stand_in(self, printer):
+        """``f(arg)`` with ``arg`` as a symbol named by its printed form, for a body (such as
+        Max(0, t)) that takes no matrix argument."""
+        text = printer._print(self.arg)
+        text = text if isinstance(text, str) else sp.sstr(self.arg)
+        if not isinstance(self.arg, (sp.MatrixSymbol, _VectorOp)) and not isinstance(self.function.expr, sp.Function):
+            text = f"({text})"
+        return applied_for_display(self.function, sp.Symbol(text))
+
+    @property
+    def precedence(self):
+        from sympy.printing.precedence import precedence
+        try:
+            return precedence(self._display())
+        except (ValueError, TypeError):
+            return precedence(applied_for_display(self.function, sp.Symbol("X")))
+
     def _sympystr(self, printer):
         try:
             return printer._print(self._display())
         except (ValueError, TypeError):  # a body such as Max(0, t) takes no matrix argument
-            stand_in = sp.Symbol(sp.sstr(self.arg) if isinstance(self.arg, sp.MatrixSymbol) else "X")
-            return printer._print(applied_for_display(self.function, stand_in))
+            return printer._print(self._stand_in(printer))
 
     _pretty = _latex = _inlinestr = _sympystr
 

@@ -18,7 +18,8 @@ def solve(p, sol):
     sol.assume("σ is the logistic sigmoid 1/(1 + e^(−h)), so σ′(h) = σ(h)(1 − σ(h)).")
     sol.assume("dy/dz is the total derivative along the graph: the sum over every directed path "
                "from z to y of the product of the local derivatives on its edges.")
-    sol.step("Write each equation as a node; split 2x + 1 into a multiply node u₁ = 2x and an add node h = u₁ + 1.")
+    sol.step("Write each operation as a node, named by its operation: split 2x + 1 into a multiply node "
+             "mul₁ = 2x and an add node h = mul₁ + 1; z = x² is a pow node and y = σ(h) a σ node.")
     for child, parent in graph.graph.edges:
         sol.step(f"Local derivative on the edge {inline(child)} → {inline(parent)}.",
                  sp.Derivative(parent, child), graph.local_derivative(child, parent))
@@ -26,7 +27,7 @@ def solve(p, sol):
     sol.step(f"Paths from z to y: {len(paths_zy)}. z is a leaf of the graph (nothing is computed from it), "
              "so the sum over paths is empty.", sp.Derivative(y, z), graph.derivative(y, z))
     dydx = graph.derivative(y, x)
-    sol.step("For contrast, x reaches y along x → u₁ → h → y, so dy/dx is that one product:",
+    sol.step("For contrast, x reaches y along x → mul₁ → h → y, so dy/dx is that one product:",
              sp.Derivative(y, x), dydx)
     sol.step("The backward pass from y needs these forward values cached: "
              + ", ".join(inline(v) for v in graph.cached_values(y)) + ".")
