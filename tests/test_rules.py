@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derivations.calculus import rules
 from derivations.calculus.checks import numeric_gradient
 from derivations.calculus.functions import sigmoid
 from derivations.calculus.matrix_calculus import derivative, gradient, gradient_error, numeric
@@ -27,10 +26,6 @@ a, s = M("a", 4, 1), M("s", 1, 1)
 def _softmax(z):
     e = np.exp(z - z.max())
     return e / e.sum()
-
-
-def _cube(t):
-    return Elementwise(sp.Lambda(t, t**3), a)
 
 
 _t = sp.Dummy("t", real=True)
