@@ -6,6 +6,7 @@ import sympy as sp
 
 from derivations.core.errors import UserError
 from derivations.calculus.functions import numpy_function, sigmoid
+from derivations.calculus.oracles import Identity, Reference
 from derivations.core.model import Param, Problem
 
 z = sp.Symbol("z", real=True)
@@ -29,20 +30,29 @@ def solve(p, sol):
     sol.assume(f"family = {family}: 'smooth' maps (softplus, sigmoid) keep a nonzero gradient everywhere; "
                "'hard' maps (ReLU, clipping) are the identity inside the allowed range.")
     designs = _designs(family, a, b)
+    bounds = {"nonnegative": (0.0, None), "nonpositive": (None, 0.0), "bounded": (float(a), float(b))}
     reasons = {
-        "smooth": {"nonnegative": "softplus log(1 + eᶻ) is positive, tends to 0 as z → −∞ and to z as z → +∞.",
-                   "nonpositive": "mirror it: −log(1 + e^(−z)) is negative and tends to z as z → −∞.",
-                   "bounded": "shift and stretch the sigmoid from (0, 1) to (a, b)."},
-        "hard": {"nonnegative": "ReLU max(0, z) keeps z when it is allowed and clips it to 0 otherwise.",
-                 "nonpositive": "min(0, z), the mirrored ReLU.",
-                 "bounded": "clip z into [a, b]: min(b, max(a, z))."},
+        "smooth": {"nonnegative": ("softplus {f} is positive, tends to 0 as z → −∞ and to z as z → +∞.", {}),
+                   "nonpositive": ("mirror it: {f} is negative and tends to z as z → −∞.", {}),
+                   "bounded": ("shift and stretch the sigmoid from (0, 1) to ({a}, {b}).", {"a": a, "b": b})},
+        "hard": {"nonnegative": ("ReLU {f} keeps z when it is allowed and clips it to 0 otherwise.", {}),
+                 "nonpositive": ("{f}, the mirrored ReLU.", {}),
+                 "bounded": ("clip z into [{a}, {b}]: {f}.", {"a": a, "b": b})},
     }[family]
+    y = sp.Symbol("y")
     for name, f in designs.items():
-        sol.step(reasons[name], sp.Symbol(f"f_{name}(z)"), f)
-        sol.answer(f"f_{name}", sp.Symbol("y"), f)
-        sol.step("Its derivative, the gradient that reaches the network:", sp.Derivative(sp.Symbol("y"), z), sp.diff(f, z))
+        text, math = reasons[name]
+        sol.step(text, sp.Symbol(f"f_{name}(z)"), f, math={"f": f, **math})
+        sol.answer(f"f_{name}", y, f, check=_range_reference(name, *bounds[name]))
+        sol.step("Its derivative, the gradient that reaches the network:", sp.Derivative(y, z), sp.diff(f, z),
+                 check=Identity(of=sp.Derivative(f, z), describe="finite differences of the map"))
+    outputs = np.random.default_rng(6).normal(0, 5, 1000)
+    nearest = {"nonnegative": np.maximum(outputs, 0.0), "nonpositive": np.minimum(outputs, 0.0),
+               "bounded": np.clip(outputs, float(a), float(b))}
     for name, f in _designs("hard", a, b).items():
-        sol.answer(f"projection_{name}", sp.Symbol(f"P_{name}(z)"), f)
+        sol.answer(f"projection_{name}", sp.Symbol(f"P_{name}(z)"), f,
+                   check=Reference(compute=lambda k=name: nearest[k], convert=lambda e: _evaluate(e, outputs),
+                                   describe="the nearest allowed value (NumPy) on random outputs", tolerance=0))
     sol.answer("after_training", sp.Symbol("after_training"), None, text=(
         "Not in general. The network was trained so that z itself matches the target; a smooth f changes "
         "every output (softplus(z) > z, and the sigmoid squashes large z), so the model must be trained, or "
@@ -51,9 +61,6 @@ def solve(p, sol):
         "which can only reduce the error when the target satisfies the constraint, so it may be bolted on "
         "after training; it just cannot teach the network anything."))
 
-    bounds = {"nonnegative": (0.0, None), "nonpositive": (None, 0.0), "bounded": (float(a), float(b))}
-    for name, (low, high) in bounds.items():
-        sol.check(f"{name}: range and bounds reached on z ∈ [−60, 60]", _range_error(f"f_{name}", low, high), 1e-9)
     sol.check("part (4): each projection never increases the error for an allowed target (random samples)",
               _projection_check(float(a), float(b)), 0)
 
@@ -63,18 +70,17 @@ def _evaluate(expr, grid=GRID):
     return np.broadcast_to(np.asarray(f(grid), dtype=float), grid.shape)
 
 
-def _range_error(name, low, high):
-    """Violation of the constraint, plus the gap between the attained extreme and the bound,
-    plus any decrease (the map must be monotone so the gradient has a consistent sign)."""
-    def measure(answers):
-        values = _evaluate(answers[name])
-        error = 0.0
-        if low is not None:
-            error = max(error, max(0.0, low - values.min()), abs(values.min() - low))
-        if high is not None:
-            error = max(error, max(0.0, values.max() - high), abs(values.max() - high))
-        return max(error, max(0.0, -np.diff(values).min()))
-    return measure
+def _range_reference(name, low, high):
+    """The map on z ∈ [−60, 60] against its constraint: its attained extremes against the
+    bounds it must reach (so it neither crosses nor falls short of them) and its largest
+    decrease against 0 (it must be monotone, so the gradient has a consistent sign)."""
+    def features(expr):
+        values = _evaluate(expr)
+        extremes = [values.min()] * (low is not None) + [values.max()] * (high is not None)
+        return [*extremes, max(0.0, -np.diff(values).min())]
+    reference = [bound for bound in (low, high) if bound is not None] + [0.0]
+    return Reference(compute=lambda: reference, convert=features, tolerance=1e-9,
+                     describe=f"{name}: range and bounds reached on z ∈ [−60, 60], monotone")
 
 
 def _projection_check(a, b):
