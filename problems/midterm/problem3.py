@@ -1,14 +1,16 @@
 """midterm/problem3: shapes, receptive field and parameter counts of a small CNN."""
 
+from functools import cache
+
 import sympy as sp
 
-from derivations.calculus.checks import max_abs_error
 from derivations.core.errors import UserError
 from derivations.calculus.layerspec import (
     Activation, BatchNorm, Conv, Dense, GlobalAvgPool, Pool, measure_parameter_counts,
     measure_receptive_field, measure_shapes, output_shapes, parameter_count, parameter_counts,
     receptive_fields, without_padding,
 )
+from derivations.calculus.oracles import Reference
 from derivations.core.model import Param, Problem
 
 
@@ -40,8 +42,25 @@ def _solve(p, sol):
     image = (p["height"], p["width"], p["channels"])
     classes, bias = p["classes"], p["classifier_bias"]
     layers = network()
+    bare = without_padding(layers)
+    sigmoid_net = [Activation("sigmoid") if isinstance(l, Activation) else l for l in layers
+                   if not isinstance(l, BatchNorm)]
+    head = Dense(classes, bias=bias)
+    # Measured at the centre of an input large enough that padding cannot cut the field off.
+    canvas = (max(image[0], 64), max(image[1], 64), image[2])
 
-    sol.assume(f"Shapes are written height × width × channels; the input is {_shape_text(image)} "
+    # The references: real arrays through NumPy sliding windows, weights allocated and counted.
+    measured_shapes = cache(lambda net: measure_shapes(image, list(net)))
+    measured_counts = cache(lambda net: measure_parameter_counts(image, list(net)))
+
+    def shapes_of(net, index=slice(None), what="NumPy sliding windows"):
+        return Reference(compute=lambda: measured_shapes(tuple(net))[index], describe=what, tolerance=0)
+
+    def counts_of(net, index=slice(None), total=False, what="allocated arrays"):
+        count = lambda: measured_counts(tuple(net))  # noqa: E731
+        return Reference(compute=lambda: sum(count()) if total else count()[index], describe=what, tolerance=0)
+
+    sol.assume(f"Shapes are height × width × channels, written (H, W, C); the input is {_shape_text(image)} "
                "(the sheet lists width and height, which are equal here).")
     sol.assume("Convolutions have one bias per output channel; max pooling has no padding; every layer sees a "
                "single image (no batch dimension).")
@@ -54,89 +73,91 @@ def _solve(p, sol):
                "output position depends on, for a position away from the border, where padding does not cut it.")
 
     # (1) shapes
-    sol.step("Each convolution or pooling layer maps a spatial size n to ⌊(n + 2p − k)/s⌋ + 1; ReLU and batch norm "
+    n_, p_, k_, s_ = sp.symbols("n p k s", integer=True, nonnegative=True)
+    sol.step("Each convolution or pooling layer maps a spatial size n to {size}; ReLU and batch norm "
              "act elementwise or per channel and keep the shape; a convolution's channel count is its number of "
-             "filters.")
+             "filters.", math={"size": sp.floor((n_ + 2 * p_ - k_) / s_) + 1})
     shapes = output_shapes(image, layers)
-    for layer, shape_in, shape in zip(layers, [image] + shapes, shapes):
-        sol.step(f"{layer.label}: {_shape_text(shape_in)} → {_shape_text(shape)}.")
-    sol.answer("shapes", sp.Symbol("shapes"), shapes, text="(1) " + _table(layers, shapes))
-    sol.answer("output_shape", sp.Symbol("output"), shapes[-1])
+    for i, (layer, shape_in, shape) in enumerate(zip(layers, [image] + shapes, shapes)):
+        sol.step(f"{layer.label}, input {{shape_in}}:", sp.Symbol("output"), shape, math={"shape_in": shape_in},
+                 check=shapes_of(layers, i))
+    sol.answer("shapes", sp.Symbol("shapes"), shapes, text="(1) " + _table(layers, shapes), check=shapes_of(layers))
+    sol.answer("output_shape", sp.Symbol("output"), shapes[-1], check=shapes_of(layers, -1))
 
     # (2) receptive field
     fields = receptive_fields(layers)
-    sol.step("Receptive field by the recursion r_out = r_in + (k − 1)·j_in, j_out = j_in·s from r = j = 1 (ReLU and batch norm "
-             "change neither): " + ", ".join(f"{layer.label}: r = {r}, j = {j}"
-                                              for layer, (r, j) in zip(layers, fields)
-                                              if isinstance(layer, (Conv, Pool))) + ".")
+    walked = [(i, layer) for i, layer in enumerate(layers) if isinstance(layer, (Conv, Pool))]
     side = fields[-1][0]
+    receptive_field = Reference(compute=lambda: measure_receptive_field(canvas, layers), convert=lambda r: [r, r],
+                                describe="walking back through the windows", tolerance=0)
+    sol.step("Receptive field by the recursion {r_out} = {r_in} + {growth}, {j_out} = {j_in}·s from r = j = 1 "
+             "(ReLU and batch norm change neither): "
+             + ", ".join(f"{layer.label}: r = {{r{i}}}, j = {{j{i}}}" for i, layer in walked) + ".",
+             sp.Symbol("r"), side, check=receptive_field,
+             math={"r_out": sp.Symbol("r_out"), "r_in": sp.Symbol("r_in"), "j_out": sp.Symbol("j_out"),
+                   "j_in": sp.Symbol("j_in"), "growth": (k_ - 1) * sp.Symbol("j_in"),
+                   **{f"r{i}": sp.Integer(fields[i][0]) for i, _ in walked},
+                   **{f"j{i}": sp.Integer(fields[i][1]) for i, _ in walked}})
     sol.answer("receptive_field", sp.Symbol("r"), side,
                text=f"(2) One output activation depends on a {side}×{side} square of input pixels, all "
-                    f"{image[2]} channels ({side * side * image[2]} input values).")
+                    f"{image[2]} channels ({side * side * image[2]} input values).",
+               check=Reference(compute=receptive_field.compute, convert=receptive_field.convert,
+                               describe=receptive_field.describe, tolerance=0))
 
     # (3) no padding
-    bare = without_padding(layers)
     bare_shapes = output_shapes(image, bare)
-    sol.step("Without padding each convolution shrinks the map by k − 1: " + _table(bare, bare_shapes) + ".")
+    sol.step("Without padding each convolution shrinks the map by k − 1: "
+             + "; ".join(f"{layer.label} → {{s{i}}}" for i, layer in enumerate(bare)) + ". The output:",
+             sp.Symbol("output_no_padding"), bare_shapes[-1],
+             math={f"s{i}": shape for i, shape in enumerate(bare_shapes)},
+             check=shapes_of(bare, -1))
     sol.answer("shapes_no_padding", sp.Symbol("shapes_no_padding"), bare_shapes,
-               text="(3) " + _table(bare, bare_shapes))
+               text="(3) " + _table(bare, bare_shapes), check=shapes_of(bare))
 
     # (4) sigmoid, no batch norm
-    sigmoid_net = [Activation("sigmoid") if isinstance(l, Activation) else l for l in layers
-                   if not isinstance(l, BatchNorm)]
     sigmoid_shapes = output_shapes(image, sigmoid_net)
     sol.step("An activation function acts elementwise whatever it is, and batch norm keeps the shape, so "
              "changing ReLU to sigmoid and dropping batch norm leaves every remaining layer's shape as in (1).")
     sol.answer("shapes_sigmoid_no_bn", sp.Symbol("shapes_sigmoid"), sigmoid_shapes,
                text="(4) " + _table(sigmoid_net, sigmoid_shapes) + " — the same shapes as in (1), with the "
-                    "batch-norm layers gone.")
+                    "batch-norm layers gone.", check=shapes_of(sigmoid_net))
 
     # (5), (6) classifier parameters
     flat = sp.Mul(*shapes[-1])
-    head = Dense(classes, bias=bias)
     fc_params = parameter_counts(image, layers + [head])[-1]
-    sol.step(f"Flattening {_shape_text(shapes[-1])} gives {flat} inputs; a dense layer to {classes} classes has "
-             f"{flat}·{classes} weights" + (f" + {classes} biases" if bias else "") + ".",
-             sp.Symbol("n_fc"), fc_params)
+    channels = sp.Integer(shapes[-1][2])
+    dense = {"classes": sp.Integer(classes), "out": shapes[-1], "flat": flat,
+             "fc_weights": sp.Mul(flat, classes, evaluate=False),
+             "gap_weights": sp.Mul(channels, classes, evaluate=False), "channels": channels}
+    biases = " + {classes} biases" if bias else ""
+    sol.step("Flattening {out} gives {flat} inputs; a dense layer to {classes} classes has {fc_weights} weights"
+             + biases + ".", sp.Symbol("n_fc"), fc_params, math=dense,
+             check=counts_of(layers + [head], -1, what="allocated arrays"))
     gap_params = parameter_counts(image, layers + [GlobalAvgPool(), head])[-1]
-    sol.step(f"Global average pooling leaves {shapes[-1][2]} numbers (one per channel): {shapes[-1][2]}·{classes} "
-             "weights" + (f" + {classes} biases" if bias else "") + ".", sp.Symbol("n_gap"), gap_params)
+    sol.step("Global average pooling leaves {channels} numbers (one per channel): {gap_weights} weights" + biases + ".",
+             sp.Symbol("n_gap"), gap_params, math=dense,
+             check=counts_of(layers + [GlobalAvgPool(), head], -1, what="allocated arrays"))
     sol.answer("softmax_params_flat", sp.Symbol("n_fc"), fc_params,
-               text=f"(5) {fc_params} parameters on the flattened {_shape_text(shapes[-1])} output.")
+               text=f"(5) {fc_params} parameters on the flattened {_shape_text(shapes[-1])} output.",
+               check=counts_of(layers + [head], -1, what="allocated arrays (flattened classifier)"))
     sol.answer("softmax_params_gap", sp.Symbol("n_gap"), gap_params,
                text=f"(6) {gap_params} parameters after global average pooling, "
-                    f"{fc_params / gap_params:.0f} times fewer.")
+                    f"{fc_params / gap_params:.0f} times fewer.",
+               check=counts_of(layers + [GlobalAvgPool(), head], -1, what="allocated arrays (pooled classifier)"))
 
     # Bonus: the network's own parameters.
     per_layer = parameter_counts(image, layers)
     total = parameter_count(image, layers)
-    sol.step("Parameters of the stack: convolution k·k·C_in·C_out + C_out, batch norm 2C, others 0: "
-             + ", ".join(f"{l.label}: {n}" for l, n in zip(layers, per_layer) if n) + ".",
-             sp.Symbol("n_net"), total)
-    sol.answer("layer_params", sp.Symbol("n_layers"), per_layer)
+    counted = [(i, layer) for i, layer in enumerate(layers) if per_layer[i]]
+    sol.step("Parameters of the stack: convolution {conv}, batch norm {bn}, others 0: "
+             + ", ".join(f"{layer.label}: {{n{i}}}" for i, layer in counted) + ".",
+             sp.Symbol("n_net"), total, check=counts_of(layers, total=True),
+             math={"conv": k_ * k_ * sp.Symbol("C_in") * sp.Symbol("C_out") + sp.Symbol("C_out"),
+                   "bn": 2 * sp.Symbol("C"), **{f"n{i}": sp.Integer(per_layer[i]) for i, _ in counted}})
+    sol.answer("layer_params", sp.Symbol("n_layers"), per_layer, check=counts_of(layers, what="allocated arrays (per layer)"))
     sol.answer("network_params", sp.Symbol("n_net"), total,
-               text=f"(bonus) The convolution and batch-norm layers hold {total} parameters together.")
-
-    # Checks: real arrays through NumPy sliding windows; weights allocated and counted.
-    sol.check("shapes vs NumPy sliding windows", lambda a: max_abs_error(a["shapes"], measure_shapes(image, layers)), 0)
-    sol.check("output shape vs NumPy", lambda a: max_abs_error(a["output_shape"], measure_shapes(image, layers)[-1]), 0)
-    # Measured at the centre of an input large enough that padding cannot cut the field off.
-    canvas = (max(image[0], 64), max(image[1], 64), image[2])
-    sol.check("receptive field vs walking back through the windows",
-              lambda a: max_abs_error([a["receptive_field"]] * 2, measure_receptive_field(canvas, layers)), 0)
-    sol.check("shapes without padding vs NumPy",
-              lambda a: max_abs_error(a["shapes_no_padding"], measure_shapes(image, bare)), 0)
-    sol.check("shapes with sigmoid and no batch norm vs NumPy",
-              lambda a: max_abs_error(a["shapes_sigmoid_no_bn"], measure_shapes(image, sigmoid_net)), 0)
-    sol.check("flattened classifier parameters vs allocated arrays",
-              lambda a: max_abs_error(a["softmax_params_flat"], measure_parameter_counts(image, layers + [head])[-1]), 0)
-    sol.check("pooled classifier parameters vs allocated arrays",
-              lambda a: max_abs_error(a["softmax_params_gap"],
-                                      measure_parameter_counts(image, layers + [GlobalAvgPool(), head])[-1]), 0)
-    sol.check("per-layer parameters vs allocated arrays",
-              lambda a: max_abs_error(a["layer_params"], measure_parameter_counts(image, layers)), 0)
-    sol.check("network parameters vs allocated arrays",
-              lambda a: max_abs_error(a["network_params"], sum(measure_parameter_counts(image, layers))), 0)
+               text=f"(bonus) The convolution and batch-norm layers hold {total} parameters together.",
+               check=counts_of(layers, total=True))
 
 
 PROBLEM = Problem(
