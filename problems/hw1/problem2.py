@@ -11,11 +11,12 @@ import unicodedata
 import numpy as np
 import sympy as sp
 
-from derivations.calculus.checks import max_abs_error, numeric_gradient, numeric_jacobian
+from derivations.calculus.checks import numeric_gradient, numeric_jacobian
 from derivations.core.errors import UserError
 from derivations.calculus.functions import relu, sigmoid
 from derivations.calculus.matrix_calculus import (Elementwise, applied_for_display, backward, derivative, expand_nodes,
-                                         gradient_error, jacobian_error, numeric, numerator_gradient)
+                                                  numeric, numerator_gradient)
+from derivations.calculus.oracles import Gradient, Reference
 from derivations.core.model import Param, Problem
 from derivations.render.pretty import inline
 from derivations.calculus.symbols import partial, partial_matrix
@@ -88,6 +89,21 @@ def solve(p, sol):
                "The default reduction='mean' would divide ℓ and every gradient by K.")
     sol.assume("The batch is one data point (x, y).")
 
+    # The references every check compares with: a direct NumPy forward pass on random
+    # rectangular inputs, and central differences of it.
+    num = _references(f_name, g_name)
+    values, ref = num["values"], num["ref"]
+
+    def forward_pass(key, at=values, what="a direct NumPy forward pass"):
+        """``key`` of the NumPy forward pass; the claim evaluated at ``at``."""
+        return Reference(compute=lambda: [[ref["loss"]]] if key == "loss" else ref[key], describe=what,
+                         convert=lambda e: _safe_numeric(e, at), tolerance=1e-12)
+
+    def gradient_of(wrt, loss=num["loss_of"], at=num["with_partials"]):
+        """∂ℓ/∂(wrt) by central differences; the opaque Jacobians in the claim take their
+        central-difference values."""
+        return Gradient(loss=loss, wrt=wrt, values=at, describe="central differences of ℓ (numerator layout)")
+
     # (a) one SGD step in PyTorch
     eta = sp.Symbol("eta", positive=True)
     r, c = sp.symbols("r c", integer=True, positive=True)
@@ -97,69 +113,108 @@ def solve(p, sol):
              "(optimizer = torch.optim.SGD(model.parameters(), lr=η)):")
     sol.answer("a1_zero_grad", partial("ℓ", "θ"), sp.S.Zero,
                text="1. optimizer.zero_grad(): reset every θ.grad to 0. backward() adds into .grad, "
-                    "so without this the previous step's gradients would be summed in.")
+                    "so without this the previous step's gradients would be summed in.",
+               check=Reference(compute=lambda: 0.0, describe="the zero gradient zero_grad leaves", tolerance=0.0))
     sol.answer("a2_forward", yhat, full(yhat),
-               text="2. yhat = model(x): the forward pass, each layer applied in turn (part b).")
+               text="2. yhat = model(x): the forward pass, each layer applied in turn (part b).",
+               check=forward_pass("yhat"))
     sol.answer("a3_loss", ell, loss,
-               text="3. loss = criterion(yhat, y): ℓ = ‖ŷ − y‖² = Σₖ (ŷₖ − yₖ)².")
+               text="3. loss = criterion(yhat, y): ℓ = ‖ŷ − y‖² = Σₖ (ŷₖ − yₖ)².",
+               check=forward_pass("loss", {**values, "yhat": ref["yhat"]}, "‖ŷ − y‖² in NumPy"))
     sol.answer("a4_backward", sp.MatrixSymbol("θ_grad", r, c), dl_dtheta.T,
                text="4. loss.backward(): reverse-mode differentiation from ℓ back through g, Linear2, "
-                    "f, Linear1, leaving in θ.grad (written θ_grad) the gradient (∂ℓ/∂θ)ᵀ, shaped like θ (part c).")
+                    "f, Linear1, leaving in θ.grad (written θ_grad) the gradient (∂ℓ/∂θ)ᵀ, shaped like θ (part c).",
+               check=Reference(compute=lambda: num["torch_grad"], convert=lambda e: _safe_numeric(e, num["theta"]),
+                               describe="the central-difference gradient for θ = W1, shaped like W1",
+                               tolerance=1e-12))
     sol.answer("a5_step", sp.MatrixSymbol("θ_new", r, c), theta - eta * dl_dtheta.T,
-               text="5. optimizer.step(): θ ← θ − η·θ.grad for every parameter (θ_new is θ after the step).")
+               text="5. optimizer.step(): θ ← θ − η·θ.grad for every parameter (θ_new is θ after the step).",
+               check=Reference(compute=lambda: values["W1"] - 0.1 * num["torch_grad"],
+                               convert=lambda e: _safe_numeric(e, num["theta"]),
+                               describe="W1 − 0.1·gradient computed directly (θ = W1, η = 0.1)", tolerance=1e-12))
 
     # (b) forward pass
     layers = [("Linear1", x, z1), (f"f = {f_name}", z1, z2), ("Linear2", z2, z3), (f"g = {g_name}", z3, yhat)]
     io = []
     for layer, inp, out in layers:
-        given = _inline(inp) if inp == full(inp) else f"{_inline(inp)} = {_inline(full(inp))}"
-        sol.step(f"(b) {layer}: input {given}; output:", out, full(out))
+        given = "{inp}" if inp == full(inp) else "{inp} = {inp_full}"
+        sol.step(f"(b) {layer}: input {given}; output:", out, full(out), math={"inp": inp, "inp_full": full(inp)},
+                 check=forward_pass(out.name))
         io.append(f"{layer}: {_inline(full(inp))} → {_inline(full(out))}")
-    sol.step("(b) Loss: inputs ŷ and y; output:", ell, full(loss))
+    sol.step("(b) Loss: inputs {yhat} and {y}; output:", ell, full(loss), math={"yhat": yhat, "y": y},
+             check=forward_pass("loss"))
     sol.answer("b_layers", sp.Symbol("layers"), None, text="; ".join(io) + "; loss: (ŷ, y) → ℓ.")
     for node in (z1, z2, z3, yhat):
-        sol.answer(node.name, node, full(node))
-    sol.answer("loss", ell, full(loss))
+        sol.answer(node.name, node, full(node), check=forward_pass(node.name))
+    sol.answer("loss", ell, full(loss), check=forward_pass("loss"))
 
     # (c) backward pass, with the three Jacobians the sheet allows kept opaque
     grads = backward(forward, dl_dyhat, opaque={yhat: dyhat_dz3, z2: dz2_dz1})
-    sol.step("(c) Reverse pass in numerator layout. Going backwards with N = ∂ℓ/∂(layer output): "
-             "an affine layer z = Wa + b gives ∂ℓ/∂W = a·N, ∂ℓ/∂b = N and ∂ℓ/∂a = N·W; "
-             "an entrywise layer passes N·(its Jacobian) to its input.")
-    sol.step("(c) Into Linear2 (1×K):", partial_matrix("ℓ", "z3", 1, K), grads[z3])
-    sol.step("(c) Into f (1×m):", partial_matrix("ℓ", "z1", 1, m), grads[z1])
-    shapes = {W1: "n×m, the shape of W1ᵀ", b1: "1×m, the shape of b1ᵀ",
-              W2: "m×K, the shape of W2ᵀ", b2: "1×K, the shape of b2ᵀ"}
+    rows, cols = sp.symbols("r c", integer=True, positive=True)
+    W, a_, b_ = sp.MatrixSymbol("W", rows, cols), sp.MatrixSymbol("a", cols, 1), sp.MatrixSymbol("b", rows, 1)
+    N = sp.MatrixSymbol("N", 1, rows)
+    sol.step("(c) Reverse pass in numerator layout. Going backwards with {N} = ∂ℓ/∂(layer output): "
+             "an affine layer {z} = {affine} gives {dW} = {aN}, {db} = {N} and {da} = {NW}; "
+             "an entrywise layer passes {N} times its Jacobian to its input.",
+             math={"N": N, "z": sp.MatrixSymbol("z", rows, 1), "affine": W * a_ + b_,
+                   "dW": partial_matrix("ℓ", "W", cols, rows), "aN": a_ * N, "db": partial_matrix("ℓ", "b", 1, rows),
+                   "da": partial_matrix("ℓ", "a", 1, cols), "NW": N * W})
+    upstream = {
+        "z3": lambda v: np.sum((NUMERIC[g_name](v["z3"]) - v["y"]) ** 2),
+        "z1": lambda v: np.sum((NUMERIC[g_name](v["W2"] @ NUMERIC[f_name](v["z1"]) + v["b2"]) - v["y"]) ** 2),
+    }
+    for layer, node, width in (("Linear2", z3, K), ("f", z1, m)):
+        sol.step(f"(c) Into {layer} ({{one}}×{{width}}):", partial_matrix("ℓ", node.name, 1, width), grads[node],
+                 math={"one": sp.S.One, "width": width},
+                 check=gradient_of(node.name, upstream[node.name],
+                                   {**num["with_partials"], node.name: ref[node.name]}))
     for param in PARAMETERS:
-        sol.step(f"(c) ∂ℓ/∂{param.name} is {shapes[param]}; the update uses its transpose.",
-                 partial_matrix("ℓ", param.name, param.shape[1], param.shape[0]), full(grads[param]))
+        derivative_symbol = partial_matrix("ℓ", param.name, param.shape[1], param.shape[0])
+        sol.step("(c) {d} is {rows}×{cols}, the shape of {transposed}; the update uses its transpose.",
+                 derivative_symbol, full(grads[param]), check=gradient_of(param.name),
+                 math={"d": derivative_symbol, "rows": param.shape[1], "cols": param.shape[0],
+                       "transposed": param.T})
     for param in PARAMETERS:
         sol.answer(f"dl_d{param.name}", partial_matrix("ℓ", param.name, param.shape[1], param.shape[0]),
-                   full(grads[param]))
+                   full(grads[param]), check=gradient_of(param.name))
 
     # (d) the three Jacobians, entry by entry
+    entry = sp.Symbol("u_i", real=True)
     jacobians = {
-        "dz2_dz1": (dz2_dz1, full(derivative(forward[1][1], z1)), f_name, "(W₁x + b₁)ᵢ"),
-        "dyhat_dz3": (dyhat_dz3, full(derivative(forward[3][1], z3)), g_name, "(W₂z₂ + b₂)ᵢ"),
+        "dz2_dz1": (dz2_dz1, full(derivative(forward[1][1], z1)), f_name, full(z1), "z1",
+                    "a central-difference Jacobian of f"),
+        "dyhat_dz3": (dyhat_dz3, full(derivative(forward[3][1], z3)), g_name, W2 * z2 + b2, "z3",
+                      "a central-difference Jacobian of g"),
     }
-    for name, (symbol, value, act, entry) in jacobians.items():
+    for name, (symbol, value, act, pre_activation, at, what) in jacobians.items():
         t = sp.Dummy("u")
-        slope = applied_for_display(sp.Lambda(t, sp.diff(SYMBOLIC[act](t), t)), sp.Symbol(entry))
-        sol.step(f"(d) {_inline(symbol)} is {_inline(symbol.shape[0])}×{_inline(symbol.shape[1])} and diagonal, "
-                 f"since output i depends only on input i: entry (i, j) is {_inline(slope)} when i = j and 0 "
-                 "otherwise.", symbol, value)
-        sol.answer(name, symbol, value)
+        slope = applied_for_display(sp.Lambda(t, sp.diff(SYMBOLIC[act](t), t)), entry)
+        jacobian = Reference(compute=lambda act=act, at=at: numeric_jacobian(NUMERIC[act], ref[at]),
+                             convert=lambda e: _safe_numeric(e, num["sized"]), describe=what, tolerance=1e-6)
+        sol.step("(d) {J} is {rows}×{cols} and diagonal, since output i depends only on input i: entry (i, j) is "
+                 "{slope} when i = j and 0 otherwise, where {u} is entry i of {pre}.", symbol, value,
+                 math={"J": symbol, "rows": symbol.shape[0], "cols": symbol.shape[1], "slope": slope, "u": entry,
+                       "pre": pre_activation},
+                 check=jacobian)
+        sol.answer(name, symbol, value, check=Reference(compute=jacobian.compute, convert=jacobian.convert,
+                                                        describe=what, tolerance=1e-6))
     dl = full(derivative(loss, yhat))
-    sol.step("(d) ∂ℓ/∂ŷ is 1×K: ℓ = Σₖ (ŷₖ − yₖ)², so entry (1, j) is 2(ŷⱼ − yⱼ).", dl_dyhat, dl)
-    sol.answer("dl_dyhat", dl_dyhat, dl)
+    squared_error = lambda: numeric_jacobian(lambda o: np.sum((o - values["y"]) ** 2), ref["yhat"])  # noqa: E731
+    sol.step("(d) {d} is {one}×{K}: ℓ is a sum of squares over the K outputs, so entry (1, i) is {entry}.",
+             dl_dyhat, dl,
+             math={"d": dl_dyhat, "one": sp.S.One, "K": K,
+                   "entry": sp.Mul(2, sp.Symbol("yhat_i") - sp.Symbol("y_i"), evaluate=False)},
+             check=Reference(compute=squared_error, convert=lambda e: _safe_numeric(e, values), tolerance=1e-6,
+                             describe="a central-difference gradient of ‖ŷ − y‖²"))
+    sol.answer("dl_dyhat", dl_dyhat, dl,
+               check=Reference(compute=squared_error, convert=lambda e: _safe_numeric(e, values), tolerance=1e-6,
+                               describe="a central-difference gradient of ‖ŷ − y‖²"))
 
     # numbers for `solve --values`: the dimensions (checked) and the Jacobians from part (d)
     for dim in ("n", "m", "K"):  # sizes, for I_m or I_K when f or g is the identity
         sol.definitions.append((dim, lambda vals, d=dim: _dimensions(vals)[d]))
-    for symbol, value in ((dl_dyhat, dl), *((s, v) for s, v, _, _ in jacobians.values())):
+    for symbol, value in ((dl_dyhat, dl), *((s, v) for s, v, *_ in jacobians.values())):
         sol.definitions.append((symbol.name, lambda vals, e=value, s=symbol: _at_values(e, vals, s)))
-
-    _add_checks(sol, f_name, g_name)
 
 
 def _inline(expr):
@@ -192,48 +247,24 @@ def _at_values(expr, values, symbol):
         raise UserError(f"cannot evaluate {_inline(symbol)} at the given --values: {exc}") from None
 
 
-def _add_checks(sol, f, g):
+def _references(f, g):
+    """Random rectangular inputs, the NumPy forward pass there, and what the checks read off
+    it: the opaque Jacobians as central differences of the NumPy layers (independent of
+    part (d)), and W1 as the parameter θ of part (a) with η = 0.1."""
     values = random_values()
     ref = numpy_forward(values, f, g)
-    sized = {**values, **_dimensions(values)}  # for I_m, I_K, which have no array to read sizes from
     loss_of = lambda v: numpy_forward(v, f, g)["loss"]  # noqa: E731
-    # The opaque Jacobians as central differences of the NumPy layers: independent of part (d).
     numeric_partials = {
         dl_dyhat.name: numeric_jacobian(lambda o: np.sum((o - values["y"]) ** 2), ref["yhat"]),
         dyhat_dz3.name: numeric_jacobian(NUMERIC[g], ref["z3"]),
         dz2_dz1.name: numeric_jacobian(NUMERIC[f], ref["z1"]),
     }
-    # (a): the formulas of the five steps, on W1 as the parameter θ and η = 0.1
-    theta_values = {"θ": values["W1"], "eta": 0.1,
-                    "∂ℓ/∂θ": numerator_gradient(lambda w: loss_of({**values, "W1": w}), values["W1"])}
-    torch_grad = numeric_gradient(lambda w: loss_of({**values, "W1": w}), values["W1"])  # W1-shaped, as in .grad
-    sol.check("(a) zero_grad leaves a zero gradient", lambda a: abs(float(a["a1_zero_grad"])), 0.0)
-    sol.check("(a) forward formula vs a direct NumPy forward pass",
-              lambda a: max_abs_error(_safe_numeric(a["a2_forward"], values), ref["yhat"]), 1e-12)
-    sol.check("(a) loss formula vs ‖ŷ − y‖² in NumPy",
-              lambda a: max_abs_error(_safe_numeric(a["a3_loss"], {**values, "yhat": ref["yhat"]}), [[ref["loss"]]]),
-              1e-12)
-    sol.check("(a) θ.grad (for θ = W1) vs the central-difference gradient, shaped like W1",
-              lambda a: max_abs_error(_safe_numeric(a["a4_backward"], theta_values), torch_grad), 1e-12)
-    sol.check("(a) the SGD step (θ = W1, η = 0.1) vs W1 − 0.1·gradient computed directly",
-              lambda a: max_abs_error(_safe_numeric(a["a5_step"], theta_values), values["W1"] - 0.1 * torch_grad),
-              1e-12)
-    for node in ("z1", "z2", "z3", "yhat"):
-        sol.check(f"(b) {node} vs a direct NumPy forward pass",
-                  lambda a, k=node: max_abs_error(_safe_numeric(a[k], values), ref[k]), 1e-12)
-    sol.check("(b) ℓ vs a direct NumPy forward pass",
-              lambda a: max_abs_error(_safe_numeric(a["loss"], values), [[ref["loss"]]]), 1e-12)
-    for param in PARAMETERS:
-        sol.check(f"(c) ∂ℓ/∂{param.name} (numerator layout) vs central differences of ℓ",
-                  lambda a, k=param.name: gradient_error(a[f"dl_d{k}"], loss_of, k, {**values, **numeric_partials}),
-                  1e-6)
-    sol.check("(d) ∂z2/∂z1 entries vs a central-difference Jacobian of f",
-              lambda a: jacobian_error(a["dz2_dz1"], NUMERIC[f], ref["z1"], sized), 1e-6)
-    sol.check("(d) ∂ŷ/∂z3 entries vs a central-difference Jacobian of g",
-              lambda a: jacobian_error(a["dyhat_dz3"], NUMERIC[g], ref["z3"], sized), 1e-6)
-    sol.check("(d) ∂ℓ/∂ŷ entries vs a central-difference gradient of ‖ŷ − y‖²",
-              lambda a: jacobian_error(a["dl_dyhat"], lambda o: np.sum((o - values["y"]) ** 2), ref["yhat"],
-                                       values), 1e-6)
+    theta = {"θ": values["W1"], "eta": 0.1,
+             "∂ℓ/∂θ": numerator_gradient(lambda w: loss_of({**values, "W1": w}), values["W1"])}
+    return {"values": values, "ref": ref, "loss_of": loss_of, "with_partials": {**values, **numeric_partials},
+            "sized": {**values, **_dimensions(values)},  # for I_m, I_K, which have no array to read sizes from
+            "theta": theta,
+            "torch_grad": numeric_gradient(lambda w: loss_of({**values, "W1": w}), values["W1"])}  # shaped like W1
 
 
 def _safe_numeric(expr, values):
