@@ -110,6 +110,17 @@ def test_float_references():
     assert float_golden_section(lambda t: (t - 0.3) ** 2, -1, 1) == pytest.approx(0.3, abs=1e-7)
 
 
+def test_float_central_difference_is_the_one_numpy_routine(monkeypatch):
+    import numpy as np
+    from derivations.calculus.finite_differences import central_differences
+
+    at = np.array([0.3])
+    assert central_difference(float_gelu, 0.3) == central_differences(lambda a: float_gelu(float(a[0])), at)[0]
+    calls = []
+    monkeypatch.setattr(iterates, "central_differences", lambda f, x, h: calls.append(h) or np.float64(2.0))
+    assert central_difference(math.sin, 0.3, 1e-4) == 2.0 and calls == [1e-4]     # no second formula
+
+
 def test_module_doctests():
     for module in (iterates, optimizers):
         assert doctest.testmod(module).failed == 0

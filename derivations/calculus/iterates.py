@@ -36,9 +36,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
+import numpy as np
 import sympy as sp
 
 from derivations.calculus import optimizers
+from derivations.calculus.finite_differences import central_differences
 from derivations.calculus.optimizers import MOMENTUM_READINGS, G, T, UpdateRule, X
 
 DIGITS = 30
@@ -193,11 +195,13 @@ def float_iterates(rule: UpdateRule, f: Callable[[float], float], x0: float, ste
     return loop(f, float(x0), steps=steps, **keywords, **dict(rule.options))
 
 
-# --- Plain-float references, for checks: no SymPy below this line ------------------------
+# --- Plain-float references, for checks: no SymPy below this line (NumPy only) -----------
 
 def central_difference(f: Callable[[float], float], x: float, h: float = 1e-6) -> float:
-    """(f(x + h) − f(x − h)) / 2h."""
-    return (f(x + h) - f(x - h)) / (2 * h)
+    """(f(x + h) − f(x − h)) / 2h for a plain-float ``f``: the project's one routine
+    (:func:`~derivations.calculus.finite_differences.central_differences`, NumPy only) on a 0-d
+    array, with ``f`` handed plain floats."""
+    return float(central_differences(lambda at: f(float(at)), np.array(float(x)), h))
 
 
 def _gradient(f: Callable[[float], float], x: float, lambda_wd: float, weight_decay: str) -> float:
