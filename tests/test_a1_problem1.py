@@ -63,8 +63,30 @@ def test_minimiser_and_comparisons(solution):
 
 def test_all_checks_pass(solution):
     results = solution.run_checks()
-    assert len(results) == 11
+    assert len(solution.checks) == 11                       # answer checks
+    # step checks: f′, f′(0), x*, v₀, every assignment of every update (3 + 3 + 3 + 6) and four GELU rows
+    assert len(solution.step_checks()) == 4 + 15 + 4
     assert all(r.passed for r in results), [r for r in results if not r.passed]
+
+
+def test_step_text_is_prose_with_math_placeholders(solution):
+    """Computed numbers live in ``math``, never in the prose."""
+    import re
+
+    for step in solution.steps:
+        assert not re.search(r"\d\.\d", step.text), step.text
+        assert set(re.findall(r"\{(\w+)\}", step.text)) <= set(step.math), step.text
+    updates = [s for s in solution.steps if s.check is not None and str(s.lhs).startswith(("x_", "v_"))]
+    assert all(s.math.get("update") is not None or s.lhs == sp.Symbol("v_0") for s in updates)
+
+
+def test_iterate_steps_are_checked_against_the_float_loop(solution):
+    step = next(s for s in solution.steps if s.lhs == sp.Symbol("x_2") and "a" in s.text[:3])
+    assert step.check.error(step.rhs) < 1e-8
+    assert step.check.error(step.rhs + sp.Rational(1, 10**6)) > 1e-8
+    derivative = solution.steps[0]
+    assert derivative.check.error(derivative.rhs, derivative.lhs) < 1e-20
+    assert derivative.check.error(derivative.rhs * 2, derivative.lhs) > 1e-3
 
 
 def _wrong(value):

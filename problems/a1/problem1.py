@@ -9,12 +9,17 @@ from derivations.calculus import optimizers
 from derivations.calculus.iterates import (
     float_gelu, float_golden_section, float_iterates, float_values, gradient, run,
 )
+from derivations.calculus.oracles import Identity, Reference
 from derivations.core.model import Param, Problem
 
 x = sp.Symbol("x", real=True)
 SCALE = sp.Rational(851, 500)          # the 1.702 of the approximation, kept exact
 GELU = sp.Function("GELU")
 MAX_STEPS = 200
+#: Step checks against the float64 loops, whose central differences cost ~1e-10.
+LOOP_TOLERANCE = 1e-8
+#: Values shown in steps have 12 significant digits (|f′| < 1.2 everywhere).
+SHOWN_TOLERANCE = 1e-11
 
 
 def _show(value, digits=12):
@@ -38,19 +43,58 @@ def _fmt(value, digits=6):
     return f"{float(value):.{digits}g}"
 
 
-def _record_run(sol, label, iterates, eta, beta=None):
-    """One derivation step per update, showing the gradient (and average) used."""
+def _rule_steps(sol, part, rule, p, beta=None):
+    """The part's update rule, stated once from the record's own equations."""
+    math = {"x": optimizers.X, "g": optimizers.G, "eta": optimizers.ETA, "eta_v": rule.hyperparameter_values["eta"]}
+    text = "({part}) The update as the shared optimizer record runs it: {x} is the current point, {g} = f′(x) the " \
+           "gradient there and {eta} = {eta_v}"
+    if beta is not None:
+        math |= {"beta": optimizers.BETA, "beta_v": beta, "v": optimizers.V}
+        text += ", {beta} = {beta_v}, and the average {v} starts at the first gradient"
+    sol.step(text.replace("{part}", part) + ":", math=math)
+    for equation in rule.initial_equations + rule.equations:
+        sol.step("", equation.lhs, equation.rhs)
+
+
+def _record_run(sol, part, rule, iterates, reference, digits):
+    """One step per assignment of the rule at every update, each checked against the rule's own
+    float64 loop (``reference``: x₁ … x_{T+1}; velocities follow from its steps, v = Δx/η)."""
+    eta = float(rule.hyperparameter_values["eta"])
+    loop = [None] + list(reference)           # loop[t] = x_t of the float loop, t ≥ 1
+    x0 = float(iterates.points[0])
+
+    def loop_x(t):
+        return x0 if t == 0 else loop[t]
+
+    reading = dict(rule.options).get("reading")
     for t in range(1, len(iterates.points)):
-        xt, prev, g = iterates.points[t], iterates.points[t - 1], iterates.gradients[t - 1]
-        if beta is None:
-            why = f"f′(x{_sub(t - 1)}) = {_show(g)}, so x{_sub(t)} = {_show(prev)} − {eta}·({_show(g)})."
-        else:
-            v, used = iterates.velocities[t], t if sol.parameters["momentum_reading"] == "new" else t - 1
-            why = (f"f′(x{_sub(t - 1)}) = {_show(g)}; v{_sub(t)} = {beta}·v{_sub(t - 1)} + (1 − {beta})·"
-                   f"f′(x{_sub(t - 1)}) = {_show(v)}; x{_sub(t)} = x{_sub(t - 1)} − {eta}·v{_sub(used)}.")
-        sol.step(f"({label}) {why}", sp.Symbol(f"x_{t}"), _show(xt))
-    sol.step(f"({label}) GELU at the iterates.", _gelus(_names("x", len(iterates.points) - 1)),
-             tuple(_show(v) for v in iterates.values[1:]))
+        xprev = sp.Symbol(f"x_{t - 1}")
+        first = True
+        for target, update in rule.updates:
+            name = f"{target.name}_{t}"
+            value = iterates.points[t] if target == optimizers.X else iterates.states[t][target.name]
+            if target == optimizers.X:
+                oracle = Reference(compute=lambda t=t: loop_x(t), tolerance=LOOP_TOLERANCE,
+                                   describe="the rule's float64 loop with central differences")
+            else:                          # the velocity, from the float loop's steps: v_t = (x_{t−1} − x_t)/η (new)
+                shift = 0 if reading == "new" else 1
+                oracle = Reference(compute=lambda t=t, s=shift: (loop_x(t - 1 + s) - loop_x(t + s)) / eta,
+                                   tolerance=LOOP_TOLERANCE / eta,
+                                   describe="the float64 loop's step divided by η")
+            math = {"target": target, "update": update, "t": t}
+            if first:
+                text = "({part}) Step {t}: {gsym} = {grad} = {g}, and {target} ← {update} gives"
+                math |= {"gsym": optimizers.G, "grad": sp.Derivative(GELU(x), x).subs(x, xprev),
+                         "g": _show(iterates.gradients[t - 1])}
+            else:
+                text = "then {target} ← {update} gives"
+            sol.step(text.replace("{part}", part), sp.Symbol(name), _show(value), math=math, check=oracle)
+            first = False
+    steps = len(iterates.points) - 1
+    sol.step("({part}) GELU at the iterates.".replace("{part}", part), _gelus(_names("x", steps)),
+             tuple(_show(v) for v in iterates.values[1:]),
+             check=Reference(compute=lambda: float_values(float_gelu, reference[:steps]), tolerance=LOOP_TOLERANCE,
+                             describe="math.exp at the float64 loop's iterates"))
 
 
 def _progress(iterates, x_star):
@@ -138,13 +182,18 @@ def solve(p, sol):
                f"are computed to {digits} significant digits (--set digits=...).")
 
     sol.step("Differentiate the objective with the product and chain rules.",
-             sp.Derivative(GELU(x), x), df)
-    sol.step("At x = 0, σ(0) = 1/2 and the second term vanishes, so the first gradient is rational.",
-             sp.Subs(sp.Derivative(GELU(x), x), x, 0), df.subs(x, 0))
+             sp.Derivative(GELU(x), x), df, check=Identity(of=sp.Derivative(f, x)))
+    sol.step("At {x} = {zero}, {s0} = {half} and the second term vanishes, so the first gradient is rational.",
+             sp.Subs(sp.Derivative(GELU(x), x), x, 0), df.subs(x, 0),
+             math={"x": x, "zero": sp.Integer(0), "s0": sigmoid(sp.Integer(0), evaluate=False), "half": sp.Rational(1, 2)},
+             check=Identity(of=sp.Derivative(f, x), points=[{x: 0.0}]))
 
     x_star = sp.nsolve(elementary(df), x, -0.75, prec=digits)
     f_star = elementary(f).subs(x, x_star).evalf(digits)
-    sol.step("For comparison, the minimiser solves f′(x) = 0 (numerically).", sp.Symbol("x*"), _show(x_star))
+    x_ref = float_golden_section(float_gelu, -5.0, 5.0)
+    sol.step("For comparison, the minimiser is the root of {df} (found numerically).", sp.Symbol("x*"), _show(x_star),
+             math={"df": sp.Derivative(GELU(x), x)},
+             check=Reference(compute=lambda: x_ref, tolerance=1e-6, describe="float golden-section search"))
 
     rules = {"a": (optimizers.gradient_descent(p["eta_a"]), p["x0_a"]),
              "b": (optimizers.gradient_descent(p["eta_b"]), p["x0_a"]),
@@ -152,11 +201,18 @@ def solve(p, sol):
              "c_momentum": (optimizers.momentum(p["eta_c"], p["beta"], reading), p["x0_c"])}
     runs = {name: run(rule, f, x, x0, steps, digits) for name, (rule, x0) in rules.items()}
     run_a, run_b, run_c, run_m = (runs[name] for name in ("a", "b", "c_gd", "c_momentum"))
-    _record_run(sol, f"a, η = {p['eta_a']}", run_a, p["eta_a"])
-    _record_run(sol, f"b, η = {p['eta_b']}", run_b, p["eta_b"])
-    _record_run(sol, f"c, GD, η = {p['eta_c']}", run_c, p["eta_c"])
-    sol.step(f"(c, momentum) v₀ = f′(x₀) = {_show(run_m.velocities[0])}.", sp.Symbol("v_0"), _show(run_m.velocities[0]))
-    _record_run(sol, f"c, momentum, β = {p['beta']}", run_m, p["eta_c"], beta=p["beta"])
+    # Each rule's own plain float64 loop with math.exp and central differences, never SymPy; one step more than
+    # asked, so that the old momentum reading's last velocity follows from the loop's steps.
+    references = {name: float_iterates(rule, float_gelu, x0, steps + 1) for name, (rule, x0) in rules.items()}
+    parts = {"a": "a", "b": "b", "c_gd": "c, GD", "c_momentum": "c, momentum"}
+    for name, (rule, x0) in rules.items():
+        _rule_steps(sol, parts[name], rule, p, beta=p["beta"] if name == "c_momentum" else None)
+        if name == "c_momentum":
+            sol.step("(c, momentum) The average starts at the first gradient:", sp.Symbol("v_0"),
+                     _show(run_m.velocities[0]),
+                     check=Identity(of=sp.Derivative(f, x), points=[{x: float(x0)}],
+                                    tolerance=SHOWN_TOLERANCE))
+        _record_run(sol, parts[name], rule, runs[name], references[name], digits)
 
     xs, gs = _names("x", steps), _gelus(_names("x", steps))
     sol.answer("dgelu_dx", sp.Derivative(GELU(x), x), df)
@@ -174,15 +230,13 @@ def solve(p, sol):
                                                              float(x_star), float(f_star), steps))
     sol.answer("c_comparison", None, text=_compare_methods(run_c, run_m, float(x_star), p["beta"], reading, steps))
 
-    # Checks: each rule's own plain float64 loop with math.exp and central differences, never SymPy.
-    references = {name: float_iterates(rule, float_gelu, x0, steps) for name, (rule, x0) in rules.items()}
     points = random_points([x], 6, seed=1, low=-4.0, high=4.0)
     sol.check("f′ vs mpmath finite differences of x·σ(1.702x)",
               lambda a: scalar_derivative_error(elementary(f), elementary(a["dgelu_dx"]), x, points), 1e-20)
-    x_ref = float_golden_section(float_gelu, -5.0, 5.0)
     sol.check("x* vs float golden-section search", lambda a: max_abs_error(a["x_min"], x_ref), 1e-6)
     sol.check("GELU(x*) vs float minimum", lambda a: max_abs_error(a["gelu_min"], float_gelu(x_ref)), 1e-9)
     for name, ref in references.items():
+        ref = ref[:steps]
         sol.check(f"{name}: iterates vs a float64 loop with central differences",
                   lambda a, name=name, ref=ref: max_abs_error(a[f"{name}_x"], ref), 1e-6)
         sol.check(f"{name}: GELU values vs math.exp at the float iterates",
