@@ -27,10 +27,6 @@ def _show(value, digits=12):
     return value if value.is_Rational else sp.Float(value, digits)
 
 
-def _sub(t):
-    return str(t).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
-
-
 def _names(prefix, steps):
     return tuple(sp.Symbol(f"{prefix}_{t}") for t in range(1, steps + 1))
 
@@ -43,7 +39,7 @@ def _fmt(value, digits=6):
     return f"{float(value):.{digits}g}"
 
 
-def _rule_steps(sol, part, rule, p, beta=None):
+def _rule_steps(sol, part, rule, beta=None):
     """The part's update rule, stated once from the record's own equations."""
     math = {"x": optimizers.X, "g": optimizers.G, "eta": optimizers.ETA, "eta_v": rule.hyperparameter_values["eta"]}
     text = "({part}) The update as the shared optimizer record runs it: {x} is the current point, {g} = f′(x) the " \
@@ -56,7 +52,7 @@ def _rule_steps(sol, part, rule, p, beta=None):
         sol.step("", equation.lhs, equation.rhs)
 
 
-def _record_run(sol, part, rule, iterates, reference, digits):
+def _record_run(sol, part, rule, iterates, reference):
     """One step per assignment of the rule at every update, each checked against the rule's own
     float64 loop (``reference``: x₁ … x_{T+1}; velocities follow from its steps, v = Δx/η)."""
     eta = float(rule.hyperparameter_values["eta"])
@@ -206,13 +202,13 @@ def solve(p, sol):
     references = {name: float_iterates(rule, float_gelu, x0, steps + 1) for name, (rule, x0) in rules.items()}
     parts = {"a": "a", "b": "b", "c_gd": "c, GD", "c_momentum": "c, momentum"}
     for name, (rule, x0) in rules.items():
-        _rule_steps(sol, parts[name], rule, p, beta=p["beta"] if name == "c_momentum" else None)
+        _rule_steps(sol, parts[name], rule, beta=p["beta"] if name == "c_momentum" else None)
         if name == "c_momentum":
             sol.step("(c, momentum) The average starts at the first gradient:", sp.Symbol("v_0"),
                      _show(run_m.velocities[0]),
                      check=Identity(of=sp.Derivative(f, x), points=[{x: float(x0)}],
                                     tolerance=SHOWN_TOLERANCE))
-        _record_run(sol, parts[name], rule, runs[name], references[name], digits)
+        _record_run(sol, parts[name], rule, runs[name], references[name])
 
     xs, gs = _names("x", steps), _gelus(_names("x", steps))
     sol.answer("dgelu_dx", sp.Derivative(GELU(x), x), df)
