@@ -7,7 +7,7 @@ import unicodedata
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
-from derivations.calculus.symbols import prime_of, split_partial
+from derivations.calculus.symbols import PartialMatrix, prime_of
 
 
 SUBSCRIPT_DIGITS = dict(zip("₀₁₂₃₄₅₆₇₈₉", "0123456789"))
@@ -43,12 +43,15 @@ class SheetLatexPrinter(LatexPrinter):
         return rf"{self._print(sp.Symbol(function.__name__))}'\left({self._print(point)}\right)"
 
     def _print_Symbol(self, expr, style="plain"):
-        parts = split_partial(expr.name)
-        if parts is None:
-            ascii_name = ascii_symbol_name(expr.name)
-            return super()._print_Symbol(expr if ascii_name == expr.name else sp.Symbol(ascii_name), style)
-        num, den = (self._print(sp.Symbol(ascii_symbol_name(p))) for p in parts)
+        ascii_name = ascii_symbol_name(expr.name)
+        return super()._print_Symbol(expr if ascii_name == expr.name else sp.Symbol(ascii_name), style)
+
+    def _print_Partial(self, expr):
+        num, den = (self._print(sp.Symbol(ascii_symbol_name(p))) for p in (expr.numerator, expr.denominator))
         return rf"\frac{{\partial {num}}}{{\partial {den}}}"
+
+    def _print_PartialMatrix(self, expr):
+        return self._print_Partial(expr)
 
     def _print_Derivative(self, expr):
         if prime_of(expr) is not None:
@@ -73,7 +76,7 @@ class SheetLatexPrinter(LatexPrinter):
         return self._print_Symbol(sp.Symbol(expr.name))
 
     def _print_Transpose(self, expr):
-        if isinstance(expr.arg, sp.MatrixSymbol) and split_partial(expr.arg.name):
+        if isinstance(expr.arg, PartialMatrix):  # (∂ℓ/∂W)ᵀ, not ∂ℓ/∂Wᵀ
             return rf"\left({self._print(expr.arg)}\right)^{{T}}"
         return super()._print_Transpose(expr)
 

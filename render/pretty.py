@@ -8,7 +8,7 @@ from sympy.printing.pretty.pretty_symbology import pretty_symbol
 from sympy.printing.pretty.stringpict import prettyForm
 from sympy.printing.str import StrPrinter
 
-from derivations.calculus.symbols import prime_of, split_partial
+from derivations.calculus.symbols import PartialMatrix, prime_of
 
 
 class TerminalPrinter(PrettyPrinter):
@@ -19,12 +19,11 @@ class TerminalPrinter(PrettyPrinter):
         function, point = prime
         return self._print(sp.Function(pretty_symbol(function.__name__) + "′")(point))
 
-    def _print_Symbol(self, expr, bold_name=False):
-        parts = split_partial(expr.name)
-        if parts is None:
-            return super()._print_Symbol(expr, bold_name)
-        num, den = (pretty_symbol(p) for p in parts)
-        return prettyForm(f"∂{num}/∂{den}")
+    def _print_Partial(self, expr):
+        return prettyForm(f"∂{pretty_symbol(expr.numerator)}/∂{pretty_symbol(expr.denominator)}")
+
+    def _print_PartialMatrix(self, expr):
+        return self._print_Partial(expr)
 
     def _print_sigmoid(self, expr):
         return self._print(sp.Function("σ")(*expr.args))
@@ -36,7 +35,7 @@ class TerminalPrinter(PrettyPrinter):
         return self._print_Symbol(sp.Symbol(expr.name))
 
     def _print_Transpose(self, expr):
-        if isinstance(expr.arg, sp.MatrixSymbol) and split_partial(expr.arg.name):  # (∂ℓ/∂W)ᵀ, not ∂ℓ/∂Wᵀ
+        if isinstance(expr.arg, PartialMatrix):  # (∂ℓ/∂W)ᵀ, not ∂ℓ/∂Wᵀ
             return prettyForm(*self._print(expr.arg).parens()) ** prettyForm("T")
         return super()._print_Transpose(expr)
 
@@ -69,17 +68,17 @@ def pretty_equation(lhs, rhs) -> str:
 class InlinePrinter(StrPrinter):
     """One-line unicode, for places a picture cannot go (graph edge labels, table cells)."""
 
+    # A StrPrinter asks an object's own ``_sympystr`` before any ``_print_<Class>`` method, so
+    # Partial and PartialMatrix print here as in plain ``str``: ∂L/∂ŷ (see calculus/symbols.py).
+
     def _print_Symbol(self, expr):
-        parts = split_partial(expr.name)
-        if parts is not None:
-            return "∂{}/∂{}".format(*(pretty_symbol(p) for p in parts))
         return pretty_symbol(expr.name)
 
     def _print_MatrixSymbol(self, expr):
         return self._print_Symbol(sp.Symbol(expr.name))
 
     def _print_Transpose(self, expr):
-        if isinstance(expr.arg, sp.MatrixSymbol) and split_partial(expr.arg.name):
+        if isinstance(expr.arg, PartialMatrix):
             return f"({self._print(expr.arg)}).T"
         return super()._print_Transpose(expr)
 

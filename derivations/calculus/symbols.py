@@ -3,28 +3,107 @@
 from __future__ import annotations
 
 import sympy as sp
+from sympy.core.symbol import Str
+from sympy.printing.pretty.pretty_symbology import pretty_symbol
 
 
 PARTIAL = "∂"
 
 
-def partial(numerator: str, denominator: str) -> sp.Symbol:
-    """An opaque derivative such as ∂L/∂ŷ, for answers "in terms of" an upstream gradient.
-    Printers show it as a fraction of partials."""
-    return sp.Symbol(f"{PARTIAL}{numerator}/{PARTIAL}{denominator}", real=True)
+def _partial_name(numerator: str, denominator: str) -> str:
+    for part in (numerator, denominator):
+        if not isinstance(part, str) or not part or f"/{PARTIAL}" in part:
+            raise ValueError(f"partial: {part!r} is not a numerator or denominator name")
+    return f"{PARTIAL}{numerator}/{PARTIAL}{denominator}"
 
 
-def partial_matrix(numerator: str, denominator: str, rows, cols) -> sp.MatrixSymbol:
+def _partial_str(numerator: str, denominator: str) -> str:
+    return f"{PARTIAL}{pretty_symbol(numerator)}/{PARTIAL}{pretty_symbol(denominator)}"
+
+
+class Partial(sp.Symbol):
+    """An opaque real derivative ∂numerator/∂denominator, such as ∂L/∂ŷ, for answers "in terms
+    of" an upstream gradient: a Symbol named ``∂L/∂yhat`` that keeps its two parts. The LaTeX
+    and terminal printers show it through their ``_print_Partial``; string printers (``str``,
+    which SymPy asks ``_sympystr`` first) as ``∂L/∂ŷ``."""
+
+    __slots__ = ("numerator", "denominator")
+
+    def __new__(cls, numerator: str, denominator: str):
+        obj = super().__new__(cls, _partial_name(numerator, denominator), real=True)
+        obj.numerator, obj.denominator = numerator, denominator
+        return obj
+
+    def __getnewargs_ex__(self):
+        return (self.numerator, self.denominator), {}
+
+    @classmethod
+    def class_key(cls):  # sorted among symbols by name, as the Symbol it replaced: same term order
+        return sp.Symbol.class_key()
+
+    def _sympystr(self, printer):
+        return _partial_str(self.numerator, self.denominator)
+
+    def _sympyrepr(self, printer):
+        return f"{type(self).__name__}({self.numerator!r}, {self.denominator!r})"
+
+
+class PartialName(Str):
+    """The name of a :class:`PartialMatrix`: the string ``∂ℓ/∂W`` that keeps ℓ and W."""
+
+    __slots__ = ("numerator", "denominator")
+
+    def __new__(cls, numerator: str, denominator: str):
+        obj = super().__new__(cls, _partial_name(numerator, denominator))
+        obj.numerator, obj.denominator = numerator, denominator
+        return obj
+
+    def __getnewargs__(self):
+        return self.numerator, self.denominator
+
+    @classmethod
+    def class_key(cls):
+        return Str.class_key()
+
+    def _sympyrepr(self, printer):
+        return f"{type(self).__name__}({self.numerator!r}, {self.denominator!r})"
+
+
+class PartialMatrix(sp.MatrixSymbol):
+    """An opaque Jacobian ∂a/∂b of the given shape (numerator layout). Its args are
+    ``(PartialName, rows, cols)``, so ``func(*args)`` (``xreplace``, ``subs`` of a dimension,
+    ``doit``) rebuilds a PartialMatrix. Printed like :class:`Partial`, through
+    ``_print_PartialMatrix`` or ``_sympystr``."""
+
+    def __new__(cls, name: PartialName, rows, cols):
+        if not isinstance(name, PartialName):
+            raise TypeError(f"PartialMatrix needs a PartialName, not {name!r}; use partial_matrix()")
+        return super().__new__(cls, name, rows, cols)
+
+    @classmethod
+    def class_key(cls):
+        return sp.MatrixSymbol.class_key()
+
+    @property
+    def numerator(self) -> str:
+        return self.args[0].numerator
+
+    @property
+    def denominator(self) -> str:
+        return self.args[0].denominator
+
+    def _sympystr(self, printer):
+        return _partial_str(self.numerator, self.denominator)
+
+
+def partial(numerator: str, denominator: str) -> Partial:
+    """An opaque derivative such as ∂L/∂ŷ, for answers "in terms of" an upstream gradient."""
+    return Partial(numerator, denominator)
+
+
+def partial_matrix(numerator: str, denominator: str, rows, cols) -> PartialMatrix:
     """An opaque Jacobian ∂a/∂b of the given shape (numerator layout)."""
-    return sp.MatrixSymbol(f"{PARTIAL}{numerator}/{PARTIAL}{denominator}", rows, cols)
-
-
-def split_partial(name: str) -> tuple[str, str] | None:
-    """``("L", "yhat")`` for the name of ``partial("L", "yhat")``, else ``None``."""
-    if name.startswith(PARTIAL) and f"/{PARTIAL}" in name:
-        numerator, denominator = name[1:].split(f"/{PARTIAL}", 1)
-        return numerator, denominator
-    return None
+    return PartialMatrix(PartialName(numerator, denominator), rows, cols)
 
 
 def prime_of(expr: sp.Basic):
