@@ -21,7 +21,7 @@ def test_graph_dot_source_names_nodes_and_local_derivatives(tmp_path):
     run = cli("graph", "hw3/problem2", "--out", str(tmp_path / "g.dot"))
     assert run.code == 0, run.err
     source = (tmp_path / "g.dot").read_text()
-    for label in ("y = σ(h)", "z = x²", "h = u₁ + 1", "∂y/∂h = (1 - σ(h))·σ(h)", "∂z/∂x = 2·x"):
+    for label in ("y = σ(h)", "z = x²", "h = mul₁ + 1", "∂y/∂h = (1 - σ(h))·σ(h)", "∂z/∂x = 2·x"):
         assert label in source
 
 
