@@ -56,9 +56,39 @@ def lambdify_safe(expr: sp.Basic) -> tuple[sp.Basic, dict]:
     return (expr.xreplace(renames) if renames else expr), renames
 
 
+def conform(values: dict[str, Any], shapes: dict[str, tuple]) -> dict[str, Any]:
+    """The user's values in the shapes a solution declares, plus the sizes they fix: a flat list
+    becomes the declared column (or row), and each size symbol (n, m, …) must take one value
+    across all inputs, so a formula with I_n can be evaluated."""
+    known, sizes = dict(values), {}
+    for name, shape in shapes.items():
+        if name not in known:
+            continue
+        given = np.shape(known[name])
+        if len(shape) == 2 and len(given) == 1 and 1 in shape:
+            given = (given[0], 1) if shape[1] == 1 else (1, given[0])
+            known[name] = np.reshape(known[name], given)
+        if len(given) != len(shape):
+            raise UserError(f"--values: {name} must be {_shape_text(shape)}, got shape {given}")
+        for size, length in zip(shape, given):
+            expected = size if isinstance(size, int) else sizes.setdefault(str(size), length)
+            if expected != length:
+                fixed = ", ".join(f"{n}: {_shape_text(s)}" for n, s in shapes.items())
+                raise UserError(f"--values: {name} has shape {given}, which does not fit {fixed}")
+    return {**sizes, **known}
+
+
+def _shape_text(shape: tuple) -> str:
+    if not shape:
+        return "a number"
+    kind = "a column vector" if shape[-1] == 1 else "a row vector" if shape[0] == 1 else "a matrix"
+    return f"{kind} of shape {'×'.join(map(str, shape))}"
+
+
 def with_definitions(solution: Solution, values: dict[str, Any]) -> dict[str, Any]:
-    """The user's values plus every derived name the solution defines from them (once)."""
-    known = dict(values)
+    """The user's values (in their declared shapes) plus every derived name the solution
+    defines from them (once)."""
+    known = conform(values, solution.inputs)
     for name, define in solution.definitions:
         if name not in known:
             try:

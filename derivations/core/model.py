@@ -135,6 +135,9 @@ class Solution:
     #: numeric definitions of derived names (e.g. a Jacobian from its element formula),
     #: evaluated in order before formula answers are evaluated at user ``--values``.
     definitions: list[tuple[str, Callable[[dict[str, Any]], Any]]] = field(default_factory=list)
+    #: the shape each ``--values`` name must have (sizes are ints or size Symbols, ``()`` a
+    #: scalar); a flat list fills a declared column or row (see ``evaluate.conform``).
+    inputs: dict[str, tuple] = field(default_factory=dict)
 
     def assume(self, text: str) -> None:
         self.assumptions.append(text)
