@@ -11,7 +11,8 @@ from derivations.render.latex import latex
 from derivations.render.pretty import inline, pretty
 from derivations.render.sheet import tex_text
 from derivations.calculus.symbols import Partial, PartialMatrix, PartialName, partial, partial_matrix
-from derivations.core.evaluate import evaluate, lambdify_safe
+from derivations.calculus.matrix_calculus import lambdify_safe
+from derivations.core.evaluate import evaluate
 
 x, u = sp.symbols("x u", real=True)
 f1 = sp.Function("f1")

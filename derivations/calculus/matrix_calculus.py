@@ -20,6 +20,8 @@ hide a missing transpose.
 
 from __future__ import annotations
 
+import keyword
+from functools import lru_cache
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -31,7 +33,6 @@ from derivations.calculus.functions import elementary
 from derivations.calculus.rules import (RULES, Diag, Elementwise, Eye, LogSumExp, NoRuleError, Norm,  # noqa: F401
                                         Softmax, applied_for_display, contributions, cross_entropy, divide,
                                         total)
-from derivations.core.evaluate import lambdify_safe
 
 
 # ---------------------------------------------------------------------------------------------
@@ -142,15 +143,33 @@ def _flatten(expr):
 def numeric(expr: sp.Basic, values: Mapping[str, Any]) -> np.ndarray:
     """A matrix expression evaluated in float64 at ``values`` (name -> array or number)."""
     values = {**_dimensions(expr, values), **values}
-    symbols = {s.name: s for s in expr.free_symbols} | {m.name: m for m in expr.atoms(sp.MatrixSymbol)}
-    names = sorted(symbols)
+    names, f = _compiled(expr)
     missing = [n for n in names if n not in values]
     if missing:
         raise KeyError(f"no value for {', '.join(missing)}")
-    safe_expr, renames = lambdify_safe(expr)
-    f = sp.lambdify([renames.get(symbols[n], symbols[n]) for n in names], elementary(safe_expr), modules="numpy")
     args = [np.asarray(values[n], dtype=float) if np.ndim(values[n]) else values[n] for n in names]
     return np.asarray(f(*args), dtype=float)
+
+
+@lru_cache(maxsize=512)
+def _compiled(expr: sp.Basic) -> tuple[list[str], Callable]:
+    """The NumPy function of ``expr`` and the names of its arguments, compiled once: checks
+    evaluate one expression at many points, and ``lambdify`` costs milliseconds."""
+    symbols = {s.name: s for s in expr.free_symbols} | {m.name: m for m in expr.atoms(sp.MatrixSymbol)}
+    names = sorted(symbols)
+    safe_expr, renames = lambdify_safe(expr)
+    return names, sp.lambdify([renames.get(symbols[n], symbols[n]) for n in names], elementary(safe_expr),
+                              modules="numpy")
+
+
+def lambdify_safe(expr: sp.Basic) -> tuple[sp.Basic, dict]:
+    """``expr`` with every MatrixSymbol whose name is not an identifier (such as ∂ℓ/∂ŷ) renamed,
+    and the renaming. ``lambdify`` would replace such a symbol by a *scalar* Dummy, silently
+    turning its matrix products into elementwise ones."""
+    unsafe = sorted((m for m in expr.atoms(sp.MatrixSymbol)
+                     if not m.name.isidentifier() or keyword.iskeyword(m.name)), key=lambda m: m.name)
+    renames = {m: sp.MatrixSymbol(f"_matrix{i}", *m.shape) for i, m in enumerate(unsafe)}
+    return (expr.xreplace(renames) if renames else expr), renames
 
 
 def _dimensions(expr, values) -> dict[str, int]:

@@ -19,6 +19,7 @@ that swaps in a wrong one sees the check fail.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Callable, Mapping, Sequence
 
 import mpmath
@@ -103,37 +104,35 @@ class Identity(Oracle):
         points = self.points or sample_points([reference, claimed], self.count, self.seed, self.sizes)
         if _is_matrix(reference) or _is_matrix(claimed):
             return max(_matrix_gap(reference, claimed, p) for p in points)
-        return max(_scalar_gap(reference, claimed, p) for p in points)
+        left, right = _mp_evaluator(reference), _mp_evaluator(claimed)
+        with mpmath.workdps(DIGITS):
+            return max(float(abs(left(p) - right(p))) for p in points)
 
 
-def _scalar_gap(reference: sp.Expr, claimed: sp.Expr, point: Mapping) -> float:
-    with mpmath.workdps(DIGITS):
-        return float(abs(_mp_value(reference, point) - _mp_value(claimed, point)))
+@lru_cache(maxsize=512)
+def _mp_evaluator(expr: sp.Expr) -> Callable[[Mapping], Any]:
+    """``expr`` as a function of a point, compiled once for mpmath (SymPy's ``lambdify`` costs
+    milliseconds, the evaluation microseconds); ``Derivative(f, x)`` by mpmath's numeric
+    derivative of ``f``."""
+    derivative = isinstance(expr, sp.Derivative) and len(expr.variables) == 1
+    body = expr.expr if derivative else expr
+    x = expr.variables[0] if derivative else None
+    symbols = ([x] if derivative else []) + sorted(body.free_symbols - {x}, key=str)
+    f = sp.lambdify(symbols, elementary(body), "mpmath")
 
+    def at(point: Mapping):
+        missing = [s for s in symbols if s not in point]
+        if missing:
+            raise KeyError(f"no value for {', '.join(map(str, missing))}")
+        args = [mpmath.mpf(point[s]) for s in symbols]
+        if derivative:
+            return mpmath.diff(lambda t: f(t, *args[1:]), args[0], expr.derivative_count)
+        value = f(*args)
+        if isinstance(value, mpmath.mpc) and abs(value.imag) > 0:
+            raise ValueError(f"{expr} is complex at the check point")
+        return mpmath.mpf(value.real if isinstance(value, mpmath.mpc) else value)
 
-def _mp_value(expr: sp.Expr, point: Mapping):
-    """``expr`` at ``point`` in mpmath; ``Derivative(f, x)`` by mpmath's numeric derivative."""
-    if isinstance(expr, sp.Derivative) and len(expr.variables) == 1:
-        (x,) = expr.variables
-        rest = {s: v for s, v in point.items() if s != x}
-        f = _mp_function(expr.expr, x, rest)
-        return mpmath.diff(f, mpmath.mpf(point[x]), expr.derivative_count)
-    symbols = sorted(expr.free_symbols, key=str)
-    missing = [s for s in symbols if s not in point]
-    if missing:
-        raise KeyError(f"no value for {', '.join(map(str, missing))}")
-    f = sp.lambdify(symbols, elementary(expr), "mpmath")
-    value = f(*[mpmath.mpf(point[s]) for s in symbols])
-    if isinstance(value, mpmath.mpc) and abs(value.imag) > 0:
-        raise ValueError(f"{expr} is complex at the check point")
-    return mpmath.mpf(value.real if isinstance(value, mpmath.mpc) else value)
-
-
-def _mp_function(expr: sp.Expr, x: sp.Symbol, rest: Mapping):
-    others = sorted(expr.free_symbols - {x}, key=str)
-    f = sp.lambdify([x, *others], elementary(expr), "mpmath")
-    fixed = [mpmath.mpf(rest[s]) for s in others]
-    return lambda t: f(t, *fixed)
+    return at
 
 
 def _matrix_gap(reference: Any, claimed: Any, point: Mapping) -> float:

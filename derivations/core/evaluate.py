@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import keyword
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
 from derivations.core.errors import UserError
-from derivations.calculus.functions import elementary
+from derivations.calculus.matrix_calculus import numeric
 from derivations.core.model import Solution
 
 
@@ -44,16 +43,6 @@ def free_names(expr: sp.Basic) -> set[str]:
     names = {s.name for s in expr.free_symbols}
     names |= {m.name for m in expr.atoms(sp.MatrixSymbol)}
     return names
-
-
-def lambdify_safe(expr: sp.Basic) -> tuple[sp.Basic, dict]:
-    """``expr`` with every MatrixSymbol whose name is not an identifier (such as ∂ℓ/∂ŷ) renamed,
-    and the renaming. ``lambdify`` would replace such a symbol by a *scalar* Dummy, silently
-    turning its matrix products into elementwise ones."""
-    unsafe = sorted((m for m in expr.atoms(sp.MatrixSymbol)
-                     if not m.name.isidentifier() or keyword.iskeyword(m.name)), key=lambda m: m.name)
-    renames = {m: sp.MatrixSymbol(f"_matrix{i}", *m.shape) for i, m in enumerate(unsafe)}
-    return (expr.xreplace(renames) if renames else expr), renames
 
 
 def conform(values: dict[str, Any], shapes: dict[str, tuple]) -> dict[str, Any]:
@@ -107,13 +96,9 @@ def evaluate(expr: sp.Basic, known: dict[str, Any]) -> Any:
     missing = [n for n in needed if n not in known]
     if missing:
         raise UserError(f"--values is missing {', '.join(missing)} for answer formula {expr}")
-    lookup = {s.name: s for s in expr.free_symbols} | {m.name: m for m in expr.atoms(sp.MatrixSymbol)}
-    safe_expr, renames = lambdify_safe(expr)
-    function = sp.lambdify([renames.get(lookup[n], lookup[n]) for n in needed], elementary(safe_expr), modules=[np])
     try:
         with np.errstate(all="raise"):
-            result = function(*(np.asarray(known[n], dtype=float) if np.ndim(known[n]) else known[n] for n in needed))
+            result = numeric(expr, known)
     except (ValueError, FloatingPointError, TypeError) as exc:
         raise UserError(f"cannot evaluate {expr} at the given --values: {exc}") from None
-    return np.asarray(result, dtype=float).tolist() if np.ndim(result) else float(result)
-
+    return result.tolist() if result.ndim else float(result)
