@@ -15,7 +15,7 @@ import graphviz
 
 from derivations.core.errors import UserError
 from derivations.calculus.graph import ComputationalGraph
-from derivations.render.pretty import inline
+from derivations.calculus.printing import inline
 
 STYLE = {"input": {"shape": "ellipse", "style": "filled", "fillcolor": "#dbeafe"},
          "variable": {"shape": "box", "style": "rounded,filled", "fillcolor": "#fde68a"},

@@ -6,8 +6,8 @@ import sympy as sp
 from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.pretty_symbology import pretty_symbol
 from sympy.printing.pretty.stringpict import prettyForm
-from sympy.printing.str import StrPrinter
 
+from derivations.calculus.printing import inline  # noqa: F401  (one-line form, for the renderers)
 from derivations.calculus.symbols import PartialMatrix, prime_of
 
 
@@ -63,57 +63,3 @@ def pretty_equation(lhs, rhs) -> str:
     if len(forms) == 1:
         return str(forms[0])
     return str(prettyForm(*forms[0].right(" = ", forms[1])))
-
-
-class InlinePrinter(StrPrinter):
-    """One-line unicode, for places a picture cannot go (graph edge labels, table cells)."""
-
-    # A StrPrinter asks an object's own ``_sympystr`` before any ``_print_<Class>`` method, so
-    # Partial and PartialMatrix print here as in plain ``str``: ∂L/∂ŷ (see calculus/symbols.py).
-
-    def _print_Symbol(self, expr):
-        return pretty_symbol(expr.name)
-
-    def _print_MatrixSymbol(self, expr):
-        return self._print_Symbol(sp.Symbol(expr.name))
-
-    def _print_Transpose(self, expr):
-        if isinstance(expr.arg, PartialMatrix):
-            return f"({self._print(expr.arg)}).T"
-        return super()._print_Transpose(expr)
-
-    def _print_Derivative(self, expr):
-        if prime_of(expr) is not None:
-            return self._print_Subs(expr)
-        if not expr.expr.is_Symbol:
-            return super()._print_Derivative(expr)
-        return f"d{self._print(expr.expr)}/" + "".join(f"d{self._print(v)}" for v in expr.variables)
-
-    def _print_sigmoid(self, expr):
-        return f"σ({self._print(expr.args[0])})"
-
-    def _print_relu(self, expr):
-        return f"ReLU({self._print(expr.args[0])})"
-
-    def _print_Subs(self, expr):
-        prime = prime_of(expr)
-        if prime is None:
-            return super()._print_Subs(expr)
-        function, point = prime
-        return f"{pretty_symbol(function.__name__)}′({self._print(point)})"
-
-    def _print_Pow(self, expr, rational=False):
-        base, exponent = expr.args
-        if exponent.is_Integer and 1 < exponent < 10:
-            return self.parenthesize(base, 61) + "²³⁴⁵⁶⁷⁸⁹"[int(exponent) - 2]
-        return super()._print_Pow(expr, rational)
-
-    def _print_Mul(self, expr):
-        return super()._print_Mul(expr).replace("*", "·")
-
-
-def inline(expr) -> str:
-    """One-line unicode rendering, e.g. ``2·x`` or ``σ(h)·(1 - σ(h))``."""
-    if isinstance(expr, tuple):
-        return "(" + ", ".join(inline(e) for e in expr) + ")"
-    return InlinePrinter().doprint(sp.sympify(expr))

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from sympy.printing.pretty.pretty_symbology import sub, sup
+
 from derivations.core.model import CheckResult, Solution
 from derivations.render.latex import latex, latex_equation
 
@@ -21,9 +23,18 @@ MATH = {"σ": r"\sigma", "η": r"\eta", "β": r"\beta", "α": r"\alpha", "ε": r
         "−": "-", "±": r"\pm", "′": "'", "ᵀ": "^{T}", "²": "^{2}", "³": "^{3}", "ⁿ": "^{n}", "⊙": r"\odot",
         "ℓ": r"\ell", "⌊": r"\lfloor", "⌋": r"\rfloor", "…": r"\dots", "∑": r"\sum", "γ": r"\gamma", "←": r"\leftarrow", "ρ": r"\rho", "τ": r"\tau", "π": r"\pi", "φ": r"\phi",
         "ω": r"\omega", "Δ": r"\Delta", "⌈": r"\lceil", "⌉": r"\rceil", "⊤": "^{T}", "∘": r"\circ", "≡": r"\equiv", "ℝ": r"\mathbb{R}", "↦": r"\mapsto"}
+
+
 TEXT = {"—": "---", "–": "--", "“": "``", "”": "''", "’": "'", "‘": "`", "•": r"\textbullet{}", "\u00a0": "~"}
-SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉ₙₖᵢⱼₜ", "0123456789nkijt"))
-SUPERSCRIPTS = dict(zip("⁰¹⁴⁵⁶⁷⁸⁹⁻⁺ᶻˣⁱᵗ", "0145678 9-+zxit".replace(" ", "")))
+
+
+def _tex_name(name: str) -> str:
+    return f"\\{name}" if len(name) > 1 else name
+
+
+#: every Unicode sub- and superscript the pretty printers emit (x₁, θₜ₋₁, β₁ᵗ), back to TeX
+SUBSCRIPTS = {small: _tex_name(name) for name, small in sub.items() if small} | dict(zip("ⱼ", "j"))
+SUPERSCRIPTS = {small: _tex_name(name) for name, small in sup.items() if small} | dict(zip("ᶻˣᵗ", "zxt"))
 
 
 ACCENTS = {"\u0302": r"\hat", "\u0303": r"\tilde", "\u0304": r"\bar", "\u0307": r"\dot"}
@@ -53,7 +64,17 @@ def tex_text(text: str) -> str:
             out.append(ch)
         else:
             raise ValueError(f"no LaTeX mapping for character {ch!r} (U+{ord(ch):04X}); add it to render/sheet.py")
-    return re.sub(r"\$\$", "", "".join(out))
+    return _merge_scripts(re.sub(r"\$\$", "", "".join(out)))
+
+
+def _merge_scripts(tex: str) -> str:
+    """``_{t}_{-}_{1}`` (one group per Unicode subscript) as ``_{t-1}``: TeX rejects a double
+    subscript."""
+    while True:
+        merged = re.sub(r"([_^])\{([^{}]*)\}\1\{", r"\1{\2", tex)
+        if merged == tex:
+            return tex
+        tex = merged
 
 
 def problem_fragment(solution: Solution, results: list[CheckResult], figures: dict[str, str] | None = None) -> str:

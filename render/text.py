@@ -6,7 +6,8 @@ import textwrap
 from typing import Any
 
 from derivations.core.model import CheckResult, Solution
-from derivations.render.pretty import inline, pretty_equation
+from derivations.calculus.printing import inline
+from derivations.render.pretty import pretty_equation
 
 WIDTH = 88
 

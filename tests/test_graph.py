@@ -139,5 +139,5 @@ def test_matrix_ops_from_the_rule_table_build_nodes():
 def test_graphviz_draws_ops_shapes_and_local_derivatives():
     from derivations.render.graphviz import to_dot
     source = to_dot(build_graph(MIDTERM, decompose=True))
-    for label in ("max\\nh = ", "W\\nm×n", "pow\\nL = add₁**2", "∂ℓ/∂W += x*∂ℓ/∂dot₁"):
+    for label in ("max\\nh = ", "W\\nm×n", "pow\\nL = add₁²", "∂ℓ/∂W += x·∂ℓ/∂dot₁"):
         assert label in source, label

@@ -38,6 +38,23 @@ def test_prose_becomes_plain_ascii_latex():
     assert tex_text("σ′(h) ≥ 0 for ŷ₁ & 50%") == r"$\sigma'$(h) $\ge$ 0 for $\hat{y}_{1}$ \& 50\%"
 
 
+def test_runs_of_unicode_scripts_become_one_tex_group():
+    assert tex_text("θₜ₋₁ and β₁ᵗ") == r"$\theta_{t-1}$ and $\beta_{1}^{t}$"
+
+
+def test_inline_prints_the_sheet_notation():
+    g, a, eps, t, b1, vhat = sp.symbols("g alpha epsilon t beta_1 vhat")
+    W, X = sp.MatrixSymbol("W_1", 3, 2), sp.MatrixSymbol("x", 2, 1)
+    assert inline(W * X + sp.MatrixSymbol("b_1", 3, 1)) == "W₁·x + b₁"
+    assert inline(X.T * W.T) == "xᵀ·W₁ᵀ"
+    assert inline(-2 * W * X) == "-2·W₁·x"
+    assert inline(-a * g / (eps + sp.Abs(g))) == "-α·g/(ε + |g|)"
+    assert inline(-a * sp.Symbol("mhat") / sp.sqrt(vhat)) == "-α·m̂/√v̂"
+    assert inline(b1 ** (t - 1) * g) == "β₁^(t - 1)·g"
+    assert inline(sp.Max(0, g)) == "max(0, g)"
+    assert inline(sp.HadamardProduct(X, X)) == "x ⊙ x"
+
+
 def test_unicode_symbol_names_become_latex_commands():
     assert latex(partial("ℓ", "θ")) == r"\frac{\partial \ell}{\partial \theta}"
     assert latex(sp.Symbol("θ₁")) == r"\theta_{1}"
@@ -90,8 +107,8 @@ def test_pretty_partial_matrix_transpose_is_parenthesized():
 
 def test_pretty_partial_inline_and_str():
     assert inline(2 * dL_dyhat) == "2·∂L/∂y\u0302"
-    assert inline(dl_dW1.T) == "(∂ℓ/∂W₁).T"
-    assert inline(W1 - dl_dW1.T) == "W₁ - (∂ℓ/∂W₁).T"
+    assert inline(dl_dW1.T) == "(∂ℓ/∂W₁)ᵀ"
+    assert inline(W1 - dl_dW1.T) == "W₁ - (∂ℓ/∂W₁)ᵀ"
     assert str(dL_dyhat) == "∂L/∂y\u0302"
     assert str(dl_dW1) == "∂ℓ/∂W₁"
     assert str(2 * dL_dyhat) == "2*∂L/∂y\u0302"

@@ -15,6 +15,7 @@ import re
 
 import numpy as np
 
+from derivations.calculus.printing import inline
 from derivations.core.errors import UserError
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -176,7 +177,7 @@ class Solution:
                 continue
             seen[number] = seen.get(number, 0) + 1
             label = f"{number}" + ("" if seen[number] == 1 else "abcdefghijklmnopqrstuvwxyz"[seen[number] - 2])
-            what = "" if step.lhs is None else f" {step.lhs}"
+            what = "" if step.lhs is None else f" {inline(step.lhs)}"
             checks.append(Check(f"step {label}:{what} vs {step.check.describe}",
                                 lambda _, s=step: s.check.error(s.rhs, s.lhs), step.check.tolerance, kind="step"))
         return checks

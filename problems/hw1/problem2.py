@@ -18,7 +18,7 @@ from derivations.calculus.matrix_calculus import (Elementwise, applied_for_displ
                                                   numeric, numerator_gradient)
 from derivations.calculus.oracles import Gradient, Reference
 from derivations.core.model import Param, Problem
-from derivations.render.pretty import inline
+from derivations.calculus.printing import inline
 from derivations.calculus.symbols import partial, partial_matrix
 
 n, m, K = sp.symbols("n m K", integer=True, positive=True)

@@ -6,7 +6,7 @@ from derivations.calculus.checks import random_points, scalar_derivative_error
 from derivations.calculus.functions import elementary, sigmoid
 from derivations.calculus.graph import build_graph
 from derivations.core.model import Param, Problem
-from derivations.render.pretty import inline
+from derivations.calculus.printing import inline
 
 x, h, z, y = sp.symbols("x h z y", real=True)
 
