@@ -5,7 +5,11 @@ import shutil
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import require_program
+
+from derivations import problems
+from derivations.core import registry
 from helpers import assert_user_error, cli
 
 
@@ -49,14 +53,19 @@ def test_graph_of_a_problem_without_one_is_a_user_error():
     assert_user_error(cli("graph", "hw3/problem3"), "has no computational graph")
 
 
-def test_sheet_compiles_to_pdf_with_tex(tmp_path):
+@pytest.mark.parametrize("sheet", problems.SHEETS)
+def test_every_sheet_compiles_to_pdf_with_tex(tmp_path, sheet):
     require_program("pdflatex")
     require_program("dot")
-    run = cli("sheet", "hw3", "--out", str(tmp_path), "--pdf")
+    run = cli("sheet", sheet, "--out", str(tmp_path), "--pdf")
     assert run.code == 0, run.out + run.err
-    assert (tmp_path / "hw3.pdf").read_bytes().startswith(b"%PDF")
-    tex = (tmp_path / "hw3.tex").read_text()
-    assert r"\includegraphics" in tex and r"\boxed" in tex and tex.isascii()
+    assert (tmp_path / f"{sheet}.pdf").read_bytes().startswith(b"%PDF")
+    tex = (tmp_path / f"{sheet}.tex").read_text()
+    assert r"\boxed" in tex and tex.isascii()
+    ids = [pid for pid in registry.problem_ids() if pid.startswith(sheet + "/")]
+    assert [line.split(":")[0] for line in tex.splitlines() if line.startswith(r"\section*{")] == [rf"\section*{{{pid}" for pid in ids]
+    graphs = [pid for pid in ids if registry.load(pid).solve().graphs]
+    assert tex.count(r"\includegraphics") == len(graphs)
 
 
 def test_sheet_without_tex_keeps_the_tex_and_names_the_packages(tmp_path):
