@@ -4,7 +4,12 @@ import importlib.util
 import re
 from pathlib import Path
 
+import shlex
+
+import pytest
 import sympy as sp
+from conftest import require_program
+from helpers import cli
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 
@@ -27,4 +32,36 @@ def test_problem_template_solves_and_its_check_catches_a_wrong_answer(tmp_path):
     solution = module.PROBLEM.solve()
     assert all(r.passed for r in solution.run_checks())
     solution.answers[0].value = solution.answers[0].value + sp.Integer(1)
-    assert not any(r.passed for r in solution.run_checks())
+    assert [r.kind for r in solution.run_checks() if not r.passed] == ["answer"]
+    solution.answers[0].value = solution.answers[0].value - sp.Integer(1)
+    solution.steps[0].rhs = 2 * solution.steps[0].rhs
+    assert [r.kind for r in solution.run_checks() if not r.passed] == ["step"]
+
+
+def console_examples():
+    """Each ``$ python -m derivations …`` example of the README with the output lines it shows
+    (``...`` elides). Training and evaluation need the datasets and minutes: the backend's own
+    tests run those commands on small settings."""
+    examples = []
+    for block in re.findall(r"```console\n(.*?)```", README, re.S):
+        for chunk in re.split(r"^\$ ", block, flags=re.M)[1:]:
+            lines = chunk.splitlines()
+            command = lines.pop(0)
+            while command.endswith("\\") or command.count("'") % 2:  # continued, or inside quotes
+                command = command.removesuffix("\\") + " " + lines.pop(0)
+            argv = shlex.split(command)
+            if argv[:3] == ["python", "-m", "derivations"] and argv[3] not in ("train", "evaluate"):
+                examples.append(pytest.param(argv[3:], [line for line in lines if line.strip() != "..."],
+                                             id=" ".join(argv[3:5])))
+    return examples
+
+
+@pytest.mark.parametrize("argv, shown", console_examples())
+def test_console_example_runs_and_prints_what_the_readme_shows(tmp_path, argv, shown):
+    if "--pdf" in argv:
+        require_program("pdflatex")
+    run = cli(*argv, cwd=tmp_path)
+    assert run.code == 0, run.err
+    printed = {" ".join(line.split()) for line in run.out.splitlines()}
+    for line in shown:
+        assert " ".join(line.split()) in printed, line
