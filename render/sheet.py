@@ -43,7 +43,7 @@ ACCENTS = {"\u0302": r"\hat", "\u0303": r"\tilde", "\u0304": r"\bar", "\u0307": 
 def tex_text(text: str) -> str:
     """Unicode prose to LaTeX text mode (special characters escaped, symbols as math)."""
     out = []
-    chars = unicodedata.normalize("NFD", text)
+    chars = unicodedata.normalize("NFD", text).replace("=\u0338", "≠")  # NFD splits ≠ as well
     for i, ch in enumerate(chars):
         accent = ACCENTS.get(chars[i + 1]) if i + 1 < len(chars) else None
         if ch in ACCENTS:

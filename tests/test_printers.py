@@ -40,6 +40,7 @@ def test_prose_becomes_plain_ascii_latex():
 
 def test_runs_of_unicode_scripts_become_one_tex_group():
     assert tex_text("θₜ₋₁ and β₁ᵗ") == r"$\theta_{t-1}$ and $\beta_{1}^{t}$"
+    assert tex_text("a ≠ b") == r"a $\ne$ b"
 
 
 def test_inline_prints_the_sheet_notation():
@@ -48,6 +49,7 @@ def test_inline_prints_the_sheet_notation():
     assert inline(W * X + sp.MatrixSymbol("b_1", 3, 1)) == "W₁·x + b₁"
     assert inline(X.T * W.T) == "xᵀ·W₁ᵀ"
     assert inline(-2 * W * X) == "-2·W₁·x"
+    assert inline(-2 * g * W * X) == "-2·g·W₁·x"
     assert inline(-a * g / (eps + sp.Abs(g))) == "-α·g/(ε + |g|)"
     assert inline(-a * sp.Symbol("mhat") / sp.sqrt(vhat)) == "-α·m̂/√v̂"
     assert inline(b1 ** (t - 1) * g) == "β₁^(t - 1)·g"

@@ -36,9 +36,10 @@ class InlinePrinter(StrPrinter):
     def _print_MatMul(self, expr):
         coefficient, factors = expr.as_coeff_matrices()
         text = "·".join(self.parenthesize(f, PRECEDENCE["Mul"], strict=False) for f in factors)
-        sign = "-" if coefficient.is_extended_negative else ""
-        size = abs(coefficient)
-        return sign + (text if size == 1 else f"{self.parenthesize(size, PRECEDENCE['Mul'])}·{text}")
+        number, rest = coefficient.as_coeff_Mul()
+        sign = "-" if number.is_extended_negative else ""
+        size = abs(number) * rest
+        return sign + (text if size == 1 else f"{self.parenthesize(size, PRECEDENCE['Mul'], strict=False)}·{text}")
 
     def _print_HadamardProduct(self, expr):
         return " ⊙ ".join(self.parenthesize(a, PRECEDENCE["Mul"], strict=True) for a in expr.args)
