@@ -39,7 +39,7 @@ class InlinePrinter(StrPrinter):
         number, rest = coefficient.as_coeff_Mul()
         sign = "-" if number.is_extended_negative else ""
         size = abs(number) * rest
-        return sign + (text if size == 1 else f"{self.parenthesize(size, PRECEDENCE['Mul'], strict=False)}·{text}")
+        return sign + (text if size == 1 else f"{self.parenthesize(size, PRECEDENCE['Mul'], strict=True)}·{text}")
 
     def _print_HadamardProduct(self, expr):
         return " ⊙ ".join(self.parenthesize(a, PRECEDENCE["Mul"], strict=True) for a in expr.args)
