@@ -13,7 +13,7 @@ from sympy.printing.str import StrPrinter
 
 from derivations.calculus.symbols import PartialMatrix, prime_of
 
-_SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+_SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
 class InlinePrinter(StrPrinter):
@@ -83,7 +83,12 @@ class InlinePrinter(StrPrinter):
             return super()._print_Pow(expr, rational)
         return f"{self.parenthesize(base, PRECEDENCE['Pow'], strict=True)}^({self._print(exponent)})"
 
-    _print_MatPow = _print_Pow
+    def _print_MatPow(self, expr):
+        """A matrix power; a 1×1 one such as ‖v‖⁻¹ keeps its exponent, as 1/M has no meaning."""
+        if expr.exp.is_Integer and -10 < expr.exp < 0:
+            power = str(expr.exp).translate(_SUPERSCRIPTS)
+            return self.parenthesize(expr.base, PRECEDENCE["Pow"], strict=True) + power
+        return self._print_Pow(expr)
 
     def _print_Mul(self, expr):
         return super()._print_Mul(expr).replace("*", "·")
