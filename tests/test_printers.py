@@ -55,7 +55,7 @@ def test_inline_prints_the_sheet_notation():
     assert inline(b1 ** (t - 1) * g) == "β₁^(t - 1)·g"
     assert inline(sp.Max(0, g)) == "max(0, g)"
     assert inline(sp.HadamardProduct(X, X)) == "x ⊙ x"
-    assert inline(sp.MatPow(sp.MatrixSymbol("s", 1, 1), -1) * X) == "s⁻¹·x"
+    assert inline(X * sp.MatPow(sp.MatrixSymbol("s", 1, 1), -1)) == "x·s⁻¹"
 
 
 def test_unicode_symbol_names_become_latex_commands():

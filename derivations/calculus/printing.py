@@ -90,6 +90,8 @@ class InlinePrinter(StrPrinter):
             return self.parenthesize(expr.base, PRECEDENCE["Pow"], strict=True) + power
         return self._print_Pow(expr)
 
+    _print_Inverse = _print_MatPow
+
     def _print_Mul(self, expr):
         return super()._print_Mul(expr).replace("*", "·")
 
