@@ -34,6 +34,12 @@ class TerminalPrinter(PrettyPrinter):
     def _print_MatrixSymbol(self, expr):
         return self._print_Symbol(sp.Symbol(expr.name))
 
+    def _print_Max(self, expr):
+        return self._print(sp.Function("max")(*expr.args))
+
+    def _print_Min(self, expr):
+        return self._print(sp.Function("min")(*expr.args))
+
     def _print_Transpose(self, expr):
         if isinstance(expr.arg, PartialMatrix):  # (∂ℓ/∂W)ᵀ, not ∂ℓ/∂Wᵀ
             return prettyForm(*self._print(expr.arg).parens()) ** prettyForm("T")

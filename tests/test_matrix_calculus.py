@@ -102,3 +102,8 @@ def test_expand_nodes_writes_a_result_in_the_inputs_only():
 
 def test_unparseable_claim_scores_inf_rather_than_raising():
     assert gradient_error(x * W, squared_error, "W", VALUES) == float("inf")
+
+
+def test_a_number_given_for_a_1x1_matrix_symbol_is_a_1x1_matrix():
+    y, v = sp.MatrixSymbol("y", 1, 1), sp.MatrixSymbol("v", 3, 1)
+    assert np.array_equal(numeric(y.T * v.T, {"y": 2.0, "v": np.ones((3, 1))}), [[2.0, 2.0, 2.0]])

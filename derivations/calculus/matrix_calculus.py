@@ -147,8 +147,17 @@ def numeric(expr: sp.Basic, values: Mapping[str, Any]) -> np.ndarray:
     missing = [n for n in names if n not in values]
     if missing:
         raise KeyError(f"no value for {', '.join(missing)}")
-    args = [np.asarray(values[n], dtype=float) if np.ndim(values[n]) else values[n] for n in names]
+    shapes = {m.name: m.shape for m in expr.atoms(sp.MatrixSymbol)}
+    args = [_argument(values[n], shapes.get(n)) for n in names]
     return np.asarray(f(*args), dtype=float)
+
+
+def _argument(value: Any, shape: tuple | None) -> Any:
+    """A value as ``lambdify`` needs it: arrays as float arrays, and a number given for a 1×1
+    matrix symbol (a scalar target y) as a 1×1 array, so that yᵀ and products work."""
+    if shape == (1, 1) and np.size(value) == 1:
+        return np.reshape(np.asarray(value, dtype=float), (1, 1))
+    return np.asarray(value, dtype=float) if np.ndim(value) else value
 
 
 @lru_cache(maxsize=512)

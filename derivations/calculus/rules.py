@@ -28,6 +28,7 @@ from sympy.matrices.expressions.matexpr import MatrixExpr
 from sympy.printing.pretty.stringpict import prettyForm
 
 from derivations.calculus.functions import elementary
+from derivations.calculus.printing import inline
 
 
 class NoRuleError(NotImplementedError):
@@ -88,8 +89,9 @@ class Elementwise(MatrixExpr):
         """``f(arg)`` with ``arg`` as a symbol named by its printed form, for a body (such as
         Max(0, t)) that takes no matrix argument."""
         text = printer._print(self.arg)
-        text = text if isinstance(text, str) else sp.sstr(self.arg)
-        if not isinstance(self.arg, (sp.MatrixSymbol, _VectorOp)) and not isinstance(self.function.expr, sp.Function):
+        text = text if isinstance(text, str) else inline(self.arg)  # a picture cannot be a name
+        operator = isinstance(self.function.expr, (sp.Add, sp.Mul, sp.Pow))  # not a call such as max(0, t)
+        if operator and not isinstance(self.arg, (sp.MatrixSymbol, _VectorOp)):
             text = f"({text})"
         return applied_for_display(self.function, sp.Symbol(text))
 
