@@ -7,7 +7,6 @@ from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.pretty_symbology import pretty_symbol
 from sympy.printing.pretty.stringpict import prettyForm
 
-from derivations.calculus.printing import inline  # noqa: F401  (one-line form, for the renderers)
 from derivations.calculus.symbols import PartialMatrix, prime_of
 
 

@@ -8,7 +8,8 @@ import sympy as sp
 
 from derivations.calculus.functions import sigmoid
 from derivations.render.latex import latex
-from derivations.render.pretty import inline, pretty
+from derivations.calculus.printing import inline
+from derivations.render.pretty import pretty
 from derivations.render.sheet import tex_text
 from derivations.calculus.symbols import Partial, PartialMatrix, PartialName, partial, partial_matrix
 from derivations.calculus.matrix_calculus import lambdify_safe

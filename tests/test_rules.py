@@ -174,7 +174,8 @@ def test_cross_entropy_is_minus_y_log_softmax_and_its_derivative():
 
 
 def test_new_operations_print_readably():
-    from derivations.render.pretty import inline, pretty
+    from derivations.calculus.printing import inline
+    from derivations.render.pretty import pretty
     z, v = M("z", 4, 1), M("v", 4, 1)
     assert inline(Norm(v)) == "‖v‖" and sp.latex(Norm(v)) == r"\left\|v\right\|"
     assert inline(Softmax(z)) == "softmax(z)" and pretty(Softmax(z)) == "softmax(z)"
