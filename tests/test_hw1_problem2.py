@@ -119,7 +119,7 @@ VALID = {"x": [[1], [2], [-1]], "W1": [[1, 0, 1], [0.5, -1, 2], [1, 1, 1], [-2, 
 @pytest.mark.parametrize("values,message", [
     ('{"x": [[1], [2]', "not valid JSON"),
     (json.dumps({k: v for k, v in VALID.items() if k != "W2"}), "missing W2"),
-    (json.dumps({**VALID, "x": [1, 2, -1]}), "column vector"),
+    (json.dumps({**VALID, "x": [[1, 2, -1]]}), "x has shape (1, 3), which does not fit"),
     (json.dumps({**VALID, "b1": [[1], [2]]}), "does not fit"),
 ])
 def test_bad_values_exit_2_with_one_line(values, message):
@@ -139,6 +139,13 @@ def test_values_evaluate_the_jacobians_of_part_d():
     assert got["dyhat_dz3"] == np.eye(2).tolist()
     yhat = np.array(VALID["W2"]) @ np.maximum(z1, 0) + np.array(VALID["b2"])
     np.testing.assert_allclose(got["dl_dyhat"], 2 * (yhat - np.array(VALID["y"])).T, atol=1e-12)
+
+
+def test_flat_vectors_read_as_columns_give_the_same_numbers():
+    flat = {k: np.ravel(v).tolist() if k in ("x", "b1", "b2", "y") else v for k, v in VALID.items()}
+    answers = [{a["name"]: a["value"] for a in json.loads(run_cli("--values", json.dumps(v), "--format", "json")
+                                                           .stdout)["answers"]} for v in (VALID, flat)]
+    assert answers[0] == answers[1] and answers[0]["dl_dW1"] is not None
 
 
 def test_renders_transposes_and_the_partials():

@@ -17,6 +17,7 @@ from derivations.calculus.functions import relu, sigmoid
 from derivations.calculus.matrix_calculus import (Elementwise, applied_for_display, backward, derivative, expand_nodes,
                                                   numeric, numerator_gradient)
 from derivations.calculus.oracles import Gradient, Reference
+from derivations.core.evaluate import conform
 from derivations.core.model import Param, Problem
 from derivations.calculus.printing import inline
 from derivations.calculus.symbols import partial, partial_matrix
@@ -210,34 +211,16 @@ def solve(p, sol):
                check=Reference(compute=squared_error, convert=lambda e: _safe_numeric(e, values), tolerance=1e-6,
                                describe="a central-difference gradient of ‖ŷ − y‖²"))
 
-    # numbers for `solve --values`: the dimensions (checked) and the Jacobians from part (d)
-    for dim in ("n", "m", "K"):  # sizes, for I_m or I_K when f or g is the identity
-        sol.definitions.append((dim, lambda vals, d=dim: _dimensions(vals)[d]))
+    # numbers for `solve --values`: the shapes (checked; they fix n, m, K for I_m or I_K when f or
+    # g is the identity) and the Jacobians from part (d)
+    sol.inputs = dict(SHAPES)
     for symbol, value in ((dl_dyhat, dl), *((s, v) for s, v, *_ in jacobians.values())):
         sol.definitions.append((symbol.name, lambda vals, e=value, s=symbol: _at_values(e, vals, s)))
 
 
 def _inline(expr):
     """One-line text of a formula, for prose (composed accents: ŷ, not y + U+0302)."""
-    return unicodedata.normalize("NFC", inline(expr).replace("*", "·"))
-
-
-def _dimensions(values):
-    """{"n": .., "m": .., "K": ..} as far as the given arrays fix them, after checking that every
-    given array has the shape the net needs."""
-    dims = {}
-    for name, shape in SHAPES.items():
-        if name not in values:
-            continue
-        given = np.shape(values[name])
-        if len(given) != 2:
-            kind = "a column vector such as [[1], [2]]" if shape[1] == 1 else "a matrix (a list of rows)"
-            raise UserError(f"--values: {name} must be {kind} of shape {shape[0]}×{shape[1]}, got shape {given}")
-        for dim, size in zip(shape, given):
-            if (dim == 1 and size != 1) or (dim != 1 and dims.setdefault(dim.name, size) != size):
-                raise UserError(f"--values: {name} has shape {given}, which does not fit "
-                                "x: n×1, W1: m×n, b1: m×1, W2: K×m, b2: K×1, y: K×1")
-    return dims
+    return unicodedata.normalize("NFC", inline(expr))
 
 
 def _at_values(expr, values, symbol):
@@ -262,7 +245,7 @@ def _references(f, g):
     theta = {"θ": values["W1"], "eta": 0.1,
              "∂ℓ/∂θ": numerator_gradient(lambda w: loss_of({**values, "W1": w}), values["W1"])}
     return {"values": values, "ref": ref, "loss_of": loss_of, "with_partials": {**values, **numeric_partials},
-            "sized": {**values, **_dimensions(values)},  # for I_m, I_K, which have no array to read sizes from
+            "sized": conform(values, SHAPES),  # for I_m, I_K, which have no array to read sizes from
             "theta": theta,
             "torch_grad": numeric_gradient(lambda w: loss_of({**values, "W1": w}), values["W1"])}  # shaped like W1
 
