@@ -20,7 +20,6 @@ def run(args) -> int:
 
     from derivations.core import registry
     from derivations.core.params import parse_settings, parse_values_json
-    from derivations.render.report import solution_dict
 
     problem_id = registry.resolve(args.id)
     if "/" not in args.id.strip("/"):
@@ -32,6 +31,8 @@ def run(args) -> int:
     values = parse_values_json(args.values) if args.values else None
     solution = problem.solve(overrides)
     results = solution.run_checks()
+    if args.format == "json" or values:  # imported only then: it pulls in the NumPy evaluation of formulas
+        from derivations.render.report import solution_dict
     if args.format == "json":
         print(json.dumps(solution_dict(solution, results, values), indent=2))
     elif args.format == "latex":
