@@ -21,6 +21,15 @@ def cli(*args: str, env: dict | None = None, cwd=None, timeout: float = 120) -> 
     return Run(result.returncode, result.stdout, result.stderr)
 
 
+def cli_in_process(capsys, *args: str) -> Run:
+    """The CLI as a user runs it, in this process (each subprocess re-imports SymPy: ~0.5 s)."""
+    from derivations.cli import main
+
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return Run(code, captured.out, captured.err)
+
+
 def assert_user_error(run: Run, *fragments: str) -> None:
     """Exit 2, one line on stderr that mentions every fragment, and no traceback."""
     assert run.code == 2, (run.code, run.out, run.err)

@@ -10,9 +10,8 @@ import sympy as sp
 from conftest import require_module
 from derivations.calculus.graph import build_graph
 from derivations.calculus.matrix_calculus import Elementwise
-from derivations.cli import main
 from derivations.core import registry
-from helpers import Run, assert_user_error, cli
+from helpers import assert_user_error, cli, cli_in_process
 from problems.midterm import problem2 as p2
 
 ALLOWED_OPS = {"dot", "add", "max", "mul", "pow"}
@@ -21,13 +20,6 @@ CACHED = {"W", "x", "w2", "z", "h", "r"}
 
 def solve(**settings):
     return registry.load("midterm/problem2").solve(settings)
-
-
-def run_in_process(capsys, *args):
-    """The CLI as a user runs it, in this process (each subprocess would re-import SymPy)."""
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return Run(code, captured.out, captured.err)
 
 
 def random_inputs(seed, m, n, bias):
@@ -65,7 +57,7 @@ def torch_gradients(torch, values, bias):
 
 def cli_answers(capsys, values, bias):
     args = ["solve", "midterm/problem2", "--format", "json", "--values", json.dumps(values)]
-    run = run_in_process(capsys, *(args + (["--set", "bias=true"] if bias else [])))
+    run = cli_in_process(capsys, *(args + (["--set", "bias=true"] if bias else [])))
     assert run.code == 0, run.err
     return {a["name"]: a["value"] for a in json.loads(run.out)["answers"]}
 
@@ -119,7 +111,7 @@ def test_a_preactivation_of_exactly_zero_takes_relu_slope_zero_as_torch(capsys):
 
 def test_text_output_prints_every_gradient_as_numbers(capsys):
     values = as_json(random_inputs(5, 3, 2, True), False)
-    run = run_in_process(capsys, "solve", "midterm/problem2", "--set", "bias=true", "--values", json.dumps(values))
+    run = cli_in_process(capsys, "solve", "midterm/problem2", "--set", "bias=true", "--values", json.dumps(values))
     assert run.code == 0, run.err
     assert run.out.count("at the given values:") == 7      # four numerator-layout, three parameter-shaped
 
@@ -140,7 +132,7 @@ def test_graph_uses_only_the_five_operations_and_subtracts_by_add_and_mul(bias):
 
 def test_the_drawn_graph_has_only_those_operation_nodes(capsys, tmp_path):
     out = tmp_path / "g.dot"
-    run = run_in_process(capsys, "graph", "midterm/problem2", "--out", str(out))
+    run = cli_in_process(capsys, "graph", "midterm/problem2", "--out", str(out))
     assert run.code == 0, run.err
     source = out.read_text(encoding="utf-8")
     heads = [line.split('label="', 1)[1].split("\\n", 1)[0] for line in source.splitlines()
@@ -226,7 +218,7 @@ VALID = {"x": [1.0, -0.5, 2.0], "W": [[1.0, 0.0, 1.0], [0.5, -1.0, 2.0]], "w2": 
     ({**VALID, "b": [0.1, 0.2, 0.3]}, ["--set", "bias=true"], "b has shape (3, 1), which does not fit"),
 ])
 def test_bad_values_are_one_line_errors(capsys, values, settings, fragment):
-    run = run_in_process(capsys, "solve", "midterm/problem2", *settings, "--values", json.dumps(values))
+    run = cli_in_process(capsys, "solve", "midterm/problem2", *settings, "--values", json.dumps(values))
     assert_user_error(run, fragment)
 
 
