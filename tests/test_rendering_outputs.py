@@ -10,7 +10,7 @@ from conftest import require_program
 
 from derivations import problems
 from derivations.core import registry
-from helpers import assert_user_error, cli
+from helpers import assert_user_error, cli, cli_in_process
 
 
 def python_only_path(tmp_path: Path) -> str:
@@ -73,6 +73,12 @@ def test_sheet_without_tex_keeps_the_tex_and_names_the_packages(tmp_path):
     assert_user_error(run, "no TeX engine", "texlive-latex-base")
     assert (tmp_path / "hw3.tex").exists()
     assert list((tmp_path / "figures").glob("*.svg")), "graphs fall back to SVG without dot"
+
+
+def test_sheet_names_the_problems_it_poses_that_the_catalogue_lacks(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(problems.SHEET_PROBLEMS, "hw3", (*problems.SHEET_PROBLEMS["hw3"], "problem99"))
+    run = cli_in_process(capsys, "sheet", "hw3", "--out", str(tmp_path))
+    assert run.code == 0 and "hw3/problem99, not in the catalogue yet" in run.out
 
 
 def test_unknown_sheet_is_a_user_error(tmp_path):

@@ -58,3 +58,9 @@ def load_sheet(sheet: str) -> list[Problem]:
         hint = f"; did you mean {close[0]}?" if close else f" (sheets: {', '.join(problems.SHEETS)})"
         raise UserError(f"unknown sheet {sheet!r}{hint}")
     return [load(i) for i in problem_ids() if i.startswith(sheet + "/")]
+
+
+def missing_from_sheet(sheet: str) -> list[str]:
+    """Problems the sheet poses that the catalogue does not hold yet."""
+    have = set(problem_ids())
+    return [f"{sheet}/{name}" for name in problems.SHEET_PROBLEMS.get(sheet, ()) if f"{sheet}/{name}" not in have]

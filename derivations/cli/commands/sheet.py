@@ -43,7 +43,11 @@ def run(args) -> int:
         fragments.append(problem_fragment(solution, results, figures))
     tex = out / f"{args.sheet}.tex"
     tex.write_text(document(f"Answer sheet: {args.sheet}", fragments), encoding="utf-8")
-    print(f"wrote {tex} ({len(problems)} problems, {failed} failed checks)")
+    print(f"wrote {tex} ({len(problems)} problem{'s' * (len(problems) != 1)}, {failed} failed checks)")
+    missing = registry.missing_from_sheet(args.sheet)
+    if missing:
+        notes.append(f"the sheet also poses {', '.join(missing)}, not in the catalogue yet: the answer sheet leaves "
+                     f"{'it' if len(missing) == 1 else 'them'} out")
     for note in dict.fromkeys(notes):
         print(f"note: {note}")
     if args.pdf:
