@@ -31,7 +31,7 @@ def test_unknown_parameter_names_the_known_ones():
 
 def test_wrong_kind_of_value_says_what_is_expected():
     assert_user_error(cli("solve", "hw3/problem2", "--set", "x0=abc"), "x0", "real number")
-    assert_user_error(cli("solve", "hw3/problem3", "--set", "hidden_width=0"), "integer >= 1")
+    assert_user_error(cli("solve", "hw3/problem3", "--set", "hidden_width=0"), "an integer from 1 to 1000")
     assert_user_error(cli("solve", "hw3/problem3", "--set", "hidden_width"), "NAME=VALUE")
 
 

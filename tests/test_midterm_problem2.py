@@ -213,7 +213,7 @@ VALID = {"x": [1.0, -0.5, 2.0], "W": [[1.0, 0.0, 1.0], [0.5, -1.0, 2.0]], "w2": 
     ({**VALID, "y": [0.5]}, [], "y must be a number"),
     ({**VALID, "x": [[1.0, -0.5, 2.0]]}, [], "x has shape (1, 3), which does not fit"),
     ({k: v for k, v in VALID.items() if k != "W"}, [], "missing W"),
-    ({**VALID, "b": [0.1, 0.2]}, [], "no bias"),
+    ({**VALID, "b": [0.1, 0.2]}, [], "has no input 'b'; it takes W, w2, x, y"),
     (VALID, ["--set", "bias=true"], "missing b"),
     ({**VALID, "b": [0.1, 0.2, 0.3]}, ["--set", "bias=true"], "b has shape (3, 1), which does not fit"),
 ])

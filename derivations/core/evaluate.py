@@ -74,9 +74,24 @@ def _shape_text(shape: tuple) -> str:
     return f"{kind} of shape {'×'.join(map(str, shape))}"
 
 
+def accepted_names(solution: Solution) -> set[str]:
+    """The names ``--values`` may give: the declared inputs, and the free names of the formula
+    answers (numbers and worded answers take none)."""
+    names = set(solution.inputs)
+    for answer in solution.answers:
+        if isinstance(answer.value, sp.Basic) and answer.text is None:
+            names |= free_names(answer.value)
+    return names
+
+
 def with_definitions(solution: Solution, values: dict[str, Any]) -> dict[str, Any]:
     """The user's values (in their declared shapes) plus every derived name the solution
-    defines from them (once)."""
+    defines from them (once). A name the solution does not take is an error, not ignored."""
+    accepted = accepted_names(solution)
+    unknown = sorted(set(values) - accepted)
+    if unknown:
+        takes = f"it takes {', '.join(sorted(accepted))}" if accepted else "it has no formula answers to evaluate"
+        raise UserError(f"--values: {solution.problem.id} has no input {', '.join(map(repr, unknown))[:120]}; {takes}")
     known = conform(values, solution.inputs)
     for name, define in solution.definitions:
         if name not in known:

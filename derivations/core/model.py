@@ -36,6 +36,9 @@ class Param:
     kind: str = "number"
     choices: tuple[str, ...] = ()
     minimum: float | None = None
+    #: the largest value accepted; ``int`` parameters without one stop at
+    #: ``params.DEFAULT_INT_MAXIMUM`` so that no setting asks for unbounded work
+    maximum: float | None = None
 
 
 @dataclass

@@ -10,11 +10,17 @@ import sympy as sp
 
 from derivations.core.errors import UserError
 from derivations.core.model import Param, Problem
-from derivations.core.parsing import FUNCTIONS, parse_expression
+from derivations.core.parsing import FUNCTIONS, echo, parse_expression
 
 #: The variable of user-supplied one-argument functions (``--set f1="tanh(x)"``).
 EXPRESSION_VARIABLE = sp.Symbol("x", real=True)
 BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+#: The bound of an ``int`` parameter that declares none (steps, digits, sizes).
+DEFAULT_INT_MAXIMUM = 1000
+#: ``--values`` budgets: the JSON text, the entries of all arrays, and their dimensions.
+MAX_VALUES_BYTES = 20_000_000
+MAX_VALUES_ENTRIES = 1_000_000
+MAX_VALUES_DIMENSIONS = 2
 
 
 def parse_settings(problem: Problem, settings: list[str]) -> dict[str, Any]:
@@ -37,14 +43,23 @@ def parse_value(param: Param, text: str) -> Any:
     expected = _expectation(param)
     try:
         value = _PARSERS[param.kind](param, text)
-    except (UserError, ValueError, TypeError, json.JSONDecodeError) as exc:
-        raise UserError(f"bad value {text!r} for {param.name}: expected {expected}") from exc
-    if param.minimum is not None and value < param.minimum:
-        raise UserError(f"bad value {text!r} for {param.name}: expected {expected}")
+    except UserError as exc:  # the parser's own reason (too large, unknown name, …), then what fits
+        raise UserError(f"bad value for {param.name}: {exc}; expected {expected}") from None
+    except (ValueError, TypeError, json.JSONDecodeError):
+        raise UserError(f"bad value {echo(text)} for {param.name}: expected {expected}") from None
+    low, high = param.minimum, _maximum(param)
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise UserError(f"bad value {echo(text)} for {param.name}: expected {expected}")
     return value
 
 
+def _maximum(param: Param) -> float | None:
+    return DEFAULT_INT_MAXIMUM if param.maximum is None and param.kind == "int" else param.maximum
+
+
 def _parse_int(param: Param, text: str) -> int:
+    if len(text.strip().lstrip("+-")) > 18:  # far past any bound, and int() of a huge text is slow
+        raise ValueError("too many digits")
     return int(text)
 
 
@@ -72,8 +87,8 @@ def _parse_bool(param: Param, text: str) -> bool:
 
 
 def _parse_array(param: Param, text: str) -> np.ndarray:
-    array = np.asarray(json.loads(text), dtype=float)
-    if array.ndim == 0 or array.size == 0 or not np.all(np.isfinite(array)):
+    array = _finite_array(json.loads(text), param.name)
+    if array.ndim == 0 or array.size == 0:
         raise ValueError("not a non-empty array of finite numbers")
     return array
 
@@ -82,7 +97,9 @@ _PARSERS = {"expression": _parse_expression, "int": _parse_int, "number": _parse
 
 
 def _expectation(param: Param) -> str:
-    bound = f" >= {param.minimum}" if param.minimum is not None else ""
+    low, high = param.minimum, _maximum(param)
+    bound = (f" from {low} to {high}" if low is not None and high is not None
+             else f" >= {low}" if low is not None else f" <= {high}" if high is not None else "")
     return {
         "expression": "a formula in x such as tanh(x) or x^2/2 (functions: " + ", ".join(sorted(FUNCTIONS)) + ")",
         "int": f"an integer{bound}",
@@ -93,21 +110,80 @@ def _expectation(param: Param) -> str:
     }[param.kind]
 
 
+def read_values_argument(argument: str) -> str:
+    """``--values`` text: given inline, ``@FILE`` for a file, ``-`` for standard input (a
+    command line holds ~128 kB at most); none may exceed ``MAX_VALUES_BYTES``."""
+    import sys
+    from pathlib import Path
+
+    if argument == "-":
+        text = sys.stdin.read(MAX_VALUES_BYTES + 1)
+    elif argument.startswith("@"):
+        path = Path(argument[1:])
+        if not path.is_file():
+            raise UserError(f"--values: no such file {echo(argument[1:])}")
+        if path.stat().st_size > MAX_VALUES_BYTES:
+            raise UserError(f"--values: {echo(argument[1:])} is larger than {MAX_VALUES_BYTES // 10**6} MB")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"--values: cannot read {echo(argument[1:])}: {exc.__class__.__name__}") from None
+    else:
+        text = argument
+    if len(text) > MAX_VALUES_BYTES:
+        raise UserError(f"--values is larger than {MAX_VALUES_BYTES // 10**6} MB")
+    return text
+
+
 def parse_values_json(text: str) -> dict[str, Any]:
-    """Parse ``--values`` JSON: an object mapping names to numbers or (nested) lists."""
+    """Parse ``--values`` JSON: an object mapping names to numbers, vectors or matrices."""
     try:
-        raw = json.loads(text)
+        raw = json.loads(text, parse_int=_json_int)
     except json.JSONDecodeError as exc:
         raise UserError(f"--values is not valid JSON: {exc.msg} at position {exc.pos}") from None
+    except RecursionError:
+        raise UserError(f"--values is nested too deeply (at most {MAX_VALUES_DIMENSIONS} levels of lists)") from None
     if not isinstance(raw, dict):
         raise UserError('--values must be a JSON object such as {"x": 0.5, "W1": [[1, 2]]}')
-    values = {}
+    if not raw:
+        raise UserError('--values is empty: give at least one name, such as {"x": 0.5}')
+    values, entries = {}, 0
     for name, value in raw.items():
-        try:
-            array = np.asarray(value, dtype=float)
-        except (ValueError, TypeError):
-            raise UserError(f"--values: {name!r} must be a number or a (nested) list of numbers") from None
-        if not np.all(np.isfinite(array)):
-            raise UserError(f"--values: {name!r} must be finite")
+        array = _finite_array(value, name)
+        entries += array.size
+        if entries > MAX_VALUES_ENTRIES:
+            raise UserError(f"--values holds more than {MAX_VALUES_ENTRIES} numbers")
         values[name] = float(array) if array.ndim == 0 else array
     return values
+
+
+def _json_int(digits: str) -> float:
+    """A JSON integer as a float, refused past the float range before Python converts it."""
+    if len(digits.lstrip("-")) > 309:
+        raise UserError("--values holds an integer beyond the float range (±1.8e308)")
+    return float(digits)
+
+
+def _finite_array(value: Any, name: str) -> np.ndarray:
+    """A JSON number, list or list of rows as a float array, with the reason when it is not one."""
+    depth, probe = 0, value
+    while isinstance(probe, list):
+        depth += 1
+        if depth > MAX_VALUES_DIMENSIONS:
+            raise UserError(f"--values: {echo(str(name))} has more than {MAX_VALUES_DIMENSIONS} levels of lists "
+                            "(a number, a vector or a matrix)")
+        if not probe:
+            raise UserError(f"--values: {echo(str(name))} is an empty list")
+        probe = probe[0]
+    shape_error = UserError(f"--values: {echo(str(name))} must be a number, a list of numbers or a list of rows "
+                            "of one length")
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError):
+        raise shape_error from None
+    if array.dtype.kind not in "if" or array.ndim > MAX_VALUES_DIMENSIONS:  # strings, booleans, nulls, ragged
+        raise shape_error
+    array = array.astype(float)
+    if not np.all(np.isfinite(array)):
+        raise UserError(f"--values: {echo(str(name))} must be finite")
+    return array

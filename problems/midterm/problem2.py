@@ -21,7 +21,6 @@ from derivations.calculus.matrix_calculus import Elementwise, backward, derivati
 from derivations.calculus.oracles import FLOAT_TOLERANCE, Gradient, Identity, Reference
 from derivations.calculus.printing import inline
 from derivations.calculus.symbols import partial_matrix
-from derivations.core.errors import UserError
 from derivations.core.model import Param, Problem
 
 m, n = sp.symbols("m n", integer=True, positive=True)
@@ -152,13 +151,6 @@ def _readable(expr):
 
     expr = expr.replace(scaling, lambda e: e.function.expr.coeff(e.function.variables[0]) * e.arg)
     return expr.replace(lambda e: isinstance(e, sp.Transpose) and e.shape == (1, 1), lambda e: e.arg).doit()
-
-
-def _refuse_unused_bias(values):
-    """A definition run before --values are evaluated: a b given for the bias-free model would
-    be silently ignored, so it is an error."""
-    if "b" in values:
-        raise UserError("--values gives b, but the model has no bias: add --set bias=true")
 
 
 def _reasons(graph, node, target):
@@ -329,8 +321,6 @@ def solve(p, sol):
         "read."))
 
     sol.inputs = {"x": (n, 1), "W": (m, n), "w2": (m, 1), "y": ()} | ({"b": (m, 1)} if bias else {})
-    if not bias:
-        sol.definitions.append(("unused bias", _refuse_unused_bias))
 
 
 PROBLEM = Problem(

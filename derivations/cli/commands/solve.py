@@ -10,7 +10,8 @@ def add_arguments(parser):
     parser.add_argument("--set", metavar="NAME=VALUE", action="append", default=[],
                         help="override a parameter (repeatable); `solve ID` lists the parameters")
     parser.add_argument("--values", metavar="JSON",
-                        help='evaluate every formula answer at these numbers, e.g. \'{"x": 0.5, "W1": [[1, 2]]}\'')
+                        help='evaluate every formula answer at these numbers, e.g. \'{"x": 0.5, "W1": [[1, 2]]}\'; '
+                             '@FILE reads them from a file, - from standard input')
     parser.add_argument("--format", choices=("text", "latex", "markdown", "json"), default="text")
 
 
@@ -19,7 +20,7 @@ def run(args) -> int:
     import sys
 
     from derivations.core import registry
-    from derivations.core.params import parse_settings, parse_values_json
+    from derivations.core.params import parse_settings, parse_values_json, read_values_argument
 
     problem_id = registry.resolve(args.id)
     if "/" not in args.id.strip("/"):
@@ -28,7 +29,7 @@ def run(args) -> int:
             print(f"({args.id} is {problem_id}; also: {', '.join(others)})", file=sys.stderr)
     problem = registry.load(problem_id)
     overrides = parse_settings(problem, args.set)
-    values = parse_values_json(args.values) if args.values else None
+    values = parse_values_json(read_values_argument(args.values)) if args.values is not None else None
     solution = problem.solve(overrides)
     results = solution.run_checks()
     if args.format == "json" or values:  # imported only then: it pulls in the NumPy evaluation of formulas
