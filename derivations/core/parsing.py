@@ -93,10 +93,13 @@ class _Converter:
                 raise UserError(f"unknown function {node.func.id!r} in {echo(text)} "
                                 f"(allowed: {', '.join(sorted(FUNCTIONS))})")
             args = [self.convert(arg) for arg in node.args]
+            if not args:
+                raise UserError(f"{node.func.id} needs an argument in {echo(text)}")
             try:
-                return _within_budget(FUNCTIONS[node.func.id](*args), text)
-            except TypeError:
-                raise UserError(f"wrong number of arguments to {node.func.id} in {echo(text)}") from None
+                value = FUNCTIONS[node.func.id](*args)
+            except (TypeError, ValueError):  # a wrong count, or max of a complex number
+                raise UserError(f"{node.func.id} cannot take the arguments in {echo(text)}") from None
+            return _within_budget(value, text)
         raise UserError(f"unsupported syntax in {echo(text)}: only numbers, names, + - * / ^ and calls are allowed")
 
 
@@ -140,6 +143,8 @@ def _check_power(base: sp.Expr, exponent: sp.Expr, text: str) -> None:
 def _within_budget(value: sp.Expr, text: str) -> sp.Expr:
     if value.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
         raise UserError(f"{echo(text)} is not finite (a division by zero?)")
+    if value.is_number and value.is_extended_real is False:
+        raise UserError(f"{echo(text)} is not a real number")
     size = _decades(value)
     if size is not None and abs(size) > MAX_DECADES and size != -math.inf:
         raise UserError(f"{echo(text)} is outside the supported range 10^±{MAX_DECADES}")
