@@ -56,21 +56,31 @@ def run(args) -> int:
 
 
 def _compile(tex):
+    """The PDF beside the ``.tex``; LaTeX's own files (.aux, .log, .toc, …) go to a temporary
+    folder, and only the log comes back, when the run fails."""
     import shutil
     import subprocess
+    import tempfile
 
     from derivations.core.errors import UserError
 
-    if shutil.which("latexmk"):
-        commands = [["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", tex.name]]
-    elif shutil.which("pdflatex"):
-        commands = [["pdflatex", "-interaction=nonstopmode", "-halt-on-error", tex.name]] * 2  # twice: contents
-    else:
-        raise UserError(f"no TeX engine found (latexmk or pdflatex): install {TEX_PACKAGES}. "
-                        f"The LaTeX source is in {tex}")
-    for command in commands:
-        result = subprocess.run(command, cwd=tex.parent, capture_output=True, text=True)
-        if result.returncode != 0:
-            log = [line for line in result.stdout.splitlines() if line.startswith("!")]
-            raise UserError(f"LaTeX failed on {tex}: {log[0] if log else 'see ' + tex.with_suffix('.log').name}")
-    return tex.with_suffix(".pdf")
+    with tempfile.TemporaryDirectory(prefix="derivations-tex-") as build:
+        if shutil.which("latexmk"):
+            commands = [["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", f"-outdir={build}",
+                         tex.name]]
+        elif shutil.which("pdflatex"):  # twice: the table of contents
+            commands = [["pdflatex", "-interaction=nonstopmode", "-halt-on-error", f"-output-directory={build}",
+                         tex.name]] * 2
+        else:
+            raise UserError(f"no TeX engine found (latexmk or pdflatex): install {TEX_PACKAGES}. "
+                            f"The LaTeX source is in {tex}")
+        for command in commands:
+            result = subprocess.run(command, cwd=tex.parent, capture_output=True, text=True)
+            if result.returncode != 0:
+                log = tex.with_suffix(".log")
+                shutil.copy(f"{build}/{log.name}", log)
+                first = [line for line in result.stdout.splitlines() if line.startswith("!")]
+                raise UserError(f"LaTeX failed on {tex}: {first[0] if first else 'see ' + str(log)}")
+        pdf = tex.with_suffix(".pdf")
+        shutil.copy(f"{build}/{pdf.name}", pdf)
+    return pdf
