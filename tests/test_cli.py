@@ -68,6 +68,13 @@ def test_check_prints_a_table_and_passes():
     assert " 0 failed" in run.out
 
 
+def test_check_fits_the_terminal_width():
+    for columns in (80, 120):
+        run = cli("check", "hw3", "midterm", env={"COLUMNS": str(columns)})
+        assert run.code == 0 and max(len(line) for line in run.out.splitlines()) <= columns
+        assert "…" in run.out  # long check names are cut, not wrapped
+
+
 def test_help_is_there_for_every_command():
     for command in ("list", "solve", "check", "graph", "sheet"):
         run = cli(command, "--help")

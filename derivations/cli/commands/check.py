@@ -9,6 +9,7 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
+    import shutil
     import time
 
     from derivations import problems
@@ -21,11 +22,15 @@ def run(args) -> int:
     start = time.perf_counter()
     for problem_id in ids:
         for r in registry.load(problem_id).solve().run_checks():
-            rows.append((problem_id, r.kind, _cut(r.name), f"{r.max_abs_error:.2e}", f"{r.tolerance:.0e}",
+            rows.append((problem_id, r.kind, r.name, f"{r.max_abs_error:.2e}", f"{r.tolerance:.0e}",
                          "pass" if r.passed else "FAIL"))
             failed += not r.passed
     header = ("problem", "of", "check", "max error", "tolerance", "result")
     widths = [max(len(str(row[i])) for row in rows + [header]) for i in range(len(header))]
+    # the check names take what the terminal (or 100 columns in a pipe) leaves after the rest
+    room = shutil.get_terminal_size((100, 24)).columns - (sum(widths) - widths[2] + 2 * (len(header) - 1))
+    widths[2] = max(min(widths[2], room), len(header[2]))
+    rows = [(*row[:2], _cut(row[2], widths[2]), *row[3:]) for row in rows]
     for row in [header] + rows:
         print("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip())
     steps = sum(row[1] == "step" for row in rows)
@@ -34,5 +39,5 @@ def run(args) -> int:
     return 1 if failed else 0
 
 
-def _cut(name: str, width: int = 72) -> str:
+def _cut(name: str, width: int) -> str:
     return name if len(name) <= width else name[: width - 1] + "…"
