@@ -69,6 +69,9 @@ def write_graph(source: str, out: Path, renderer: str = "auto") -> Path:
         return out
     fallback = out.with_suffix(".dot")
     fallback.write_text(source, encoding="utf-8")
+    if fmt != "svg" and renderer == "wasm":
+        raise UserError(f"the wasm renderer writes SVG only: use --renderer dot (or auto) for .{fmt}. "
+                        f"The DOT source is in {fallback}")
     if fmt != "svg" or renderer == "dot":
         raise UserError(f"writing .{fmt} needs the `dot` program: {INSTALL_DOT}. The DOT source is in {fallback}")
     out.write_bytes(_wasm_svg(source, fallback))

@@ -9,6 +9,8 @@ from derivations.render.latex import latex, latex_equation
 def solution_markdown(solution: Solution, results: list[CheckResult]) -> str:
     problem = solution.problem
     out = [f"## {problem.id}: {problem.title}", "", problem.statement, ""]
+    if solution.parameters:
+        out += ["**Parameters:** " + ", ".join(f"`{k} = {_plain(v)}`" for k, v in solution.parameters.items()), ""]
     if solution.assumptions:
         out += ["**Assumptions**", ""] + [f"- {a}" for a in solution.assumptions] + [""]
     out += ["**Derivation**", ""]
@@ -27,3 +29,8 @@ def solution_markdown(solution: Solution, results: list[CheckResult]) -> str:
     out += ["", "| check | max error | tolerance | result |", "|---|---:|---:|---|"]
     out += [f"| {r.name} | {r.max_abs_error:.2e} | {r.tolerance:.0e} | {'pass' if r.passed else 'FAIL'} |" for r in results]
     return "\n".join(out)
+
+
+def _plain(value) -> str:
+    """A parameter's value in one line (arrays as nested lists)."""
+    return str(value.tolist() if hasattr(value, "tolist") else value)

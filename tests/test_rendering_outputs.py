@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -84,3 +85,30 @@ def test_sheet_names_the_problems_it_poses_that_the_catalogue_lacks(tmp_path, ca
 
 def test_unknown_sheet_is_a_user_error(tmp_path):
     assert_user_error(cli("sheet", "hw33", "--out", str(tmp_path)), "unknown sheet", "hw3")
+
+
+def test_wasm_renderer_says_it_writes_svg_only(tmp_path):
+    run = cli("graph", "hw3/problem2", "--out", str(tmp_path / "g.png"), "--renderer", "wasm")
+    assert_user_error(run, "wasm renderer writes SVG only")
+
+
+def test_unwritable_outputs_are_user_errors(tmp_path):
+    assert_user_error(cli("graph", "hw3/problem2", "--out", "/proc/nope/g.svg"), "/proc/nope")
+    (tmp_path / "a_file").write_text("")
+    assert_user_error(cli("sheet", "hw3", "--out", str(tmp_path / "a_file")), "Not a directory")
+
+
+def test_solve_latex_standalone_compiles(tmp_path):
+    require_program("pdflatex")
+    run = cli("solve", "hw3/problem3", "--format", "latex", "--standalone")
+    assert run.code == 0 and run.out.startswith(r"\documentclass")
+    (tmp_path / "p.tex").write_text(run.out)
+    result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "p.tex"], cwd=tmp_path,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert_user_error(cli("solve", "hw3/problem3", "--standalone"), "--format latex")
+
+
+def test_markdown_carries_the_parameters():
+    run = cli("solve", "hw3/problem2", "--format", "markdown")
+    assert "**Parameters:** `x0 = 1/2`" in run.out

@@ -56,3 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and closed early: not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as err:  # a path the user gave cannot be read or written (--out, --data-dir, @FILE)
+        where = f": {err.filename}" if err.filename else ""
+        print(f"derivations: error: {err.strerror or err}{where}", file=sys.stderr)
+        return USER_ERROR_EXIT

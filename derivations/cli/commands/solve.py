@@ -13,6 +13,8 @@ def add_arguments(parser):
                         help='evaluate every formula answer at these numbers, e.g. \'{"x": 0.5, "W1": [[1, 2]]}\'; '
                              '@FILE reads them from a file, - from standard input')
     parser.add_argument("--format", choices=("text", "latex", "markdown", "json"), default="text")
+    parser.add_argument("--standalone", action="store_true",
+                        help="with --format latex: a complete document that pdflatex compiles, not a fragment")
 
 
 def run(args) -> int:
@@ -20,8 +22,11 @@ def run(args) -> int:
     import sys
 
     from derivations.core import registry
+    from derivations.core.errors import UserError
     from derivations.core.params import parse_settings, parse_values_json, read_values_argument
 
+    if args.standalone and args.format != "latex":
+        raise UserError("--standalone goes with --format latex")
     problem_id = registry.resolve(args.id)
     if "/" not in args.id.strip("/"):
         others = registry.others_with_name(problem_id)
@@ -37,8 +42,9 @@ def run(args) -> int:
     if args.format == "json":
         print(json.dumps(solution_dict(solution, results, values), indent=2))
     elif args.format == "latex":
-        from derivations.render.sheet import problem_fragment
-        print(problem_fragment(solution, results))
+        from derivations.render.sheet import document, problem_fragment
+        fragment = problem_fragment(solution, results)
+        print(document(f"{problem.id}: {problem.title}", [fragment]) if args.standalone else fragment)
     elif args.format == "markdown":
         from derivations.render.markdown import solution_markdown
         print(solution_markdown(solution, results))
