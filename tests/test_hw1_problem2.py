@@ -154,7 +154,64 @@ def test_renders_transposes_and_the_partials():
     line = next(ln for ln in proc.stdout.splitlines() if ln.strip().startswith("∂ℓ/∂W₁ ="))
     assert line.strip().startswith("∂ℓ/∂W₁ = x⋅∂ℓ/∂") and line.endswith("⋅W₂⋅∂z₂/∂z₁")
     assert "diag(H(W₁⋅x + b₁))" in proc.stdout
-    assert "(∂ℓ/∂θ)" in proc.stdout
+    assert "(∂L/∂θ)" in proc.stdout
     latex = {a["name"]: a["latex"] for a in json.loads(run_cli("--format", "json").stdout)["answers"]}
-    assert r"\left(\frac{\partial \ell}{\partial \theta}\right)^{T}" in latex["a5_step"]
+    assert r"\left(\frac{\partial L}{\partial \theta}\right)^{T}" in latex["a5_step"]
     assert latex["dl_dW2"].startswith(r"\frac{\partial \ell}{\partial W_{2}} = \operatorname{ReLU}")
+
+
+# --- part (a) on a batch, zero_grad said correctly, entrywise products, no dangling colon -----
+
+def test_zero_grad_clears_the_gradient_buffer_and_claims_no_zero_derivative():
+    a = {answer.name: answer for answer in solve().answers}
+    zero = a["a1_zero_grad"]
+    assert zero.symbol == a["a4_backward"].symbol == sp.MatrixSymbol("θ_grad", *zero.symbol.shape)
+    assert zero.value == 0 and "None" in zero.text and "changes no derivative" in zero.text
+    assert "∂ℓ/∂θ" not in str(zero.symbol)
+
+
+def test_part_a_states_the_batch_loss_as_a_mean_and_the_gradient_as_the_batch_average():
+    sol = solve()
+    a = {answer.name: answer for answer in sol.answers}
+    loss = a["a3_loss"].value
+    assert loss.subs(p2.B, 2).doit() == (p2.ell_s[1] + p2.ell_s[2]) / 2
+    assert "batch average" in a["a4_backward"].text
+    assert a["a4_backward"].value == p2.partial_matrix("L", "θ", *reversed(a["a4_backward"].symbol.shape)).T
+    assert any("reduction='mean'" in s and "1/K" in s and "/ B" in s for s in sol.assumptions)
+    assert not any("batch is one data point" in s for s in sol.assumptions)
+    # the checks read the batch: the sum instead of the mean, or a per-pair loss, is caught
+    wrong = {**sol.answer_values(), "a3_loss": loss * p2.B}
+    assert not all(c.run(wrong).passed for c in sol.checks if c.name.startswith("a3_loss"))
+
+
+def test_the_pytorch_reading_of_the_batch_loss():
+    torch = require_module("torch")
+    rng = np.random.default_rng(4)
+    yhat, y = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))           # B = 5 pairs as rows, K = 3
+    mean_of_pairs = np.mean(np.sum((yhat - y) ** 2, axis=1))              # L of part (a)
+    t_yhat, t_y = torch.tensor(yhat), torch.tensor(y)
+    assert float(torch.nn.MSELoss(reduction="sum")(t_yhat, t_y)) / 5 == pytest.approx(mean_of_pairs, rel=1e-14)
+    assert float(torch.nn.MSELoss()(t_yhat, t_y)) == pytest.approx(mean_of_pairs / 3, rel=1e-14)  # L/K
+
+
+def test_entrywise_products_are_hadamard_products():
+    from derivations.calculus.printing import inline
+
+    a = solve("sigmoid", "sigmoid").answer_values()
+    for name in ("dz2_dz1", "dyhat_dz3"):
+        assert a[name].atoms(sp.HadamardProduct), a[name]
+        assert "⊙" in inline(a[name])
+    assert "⊙" in inline(a["dz2_dz1"]) and "σ(W₁·x + b₁) ⊙ (-σ(W₁·x + b₁) + 1)" in inline(a["dz2_dz1"])
+
+
+def test_no_step_ends_on_a_colon_without_an_equation():
+    for f, g in ACTIVATIONS:
+        for step in solve(f, g).steps:
+            if step.text.rstrip().endswith(":"):
+                assert step.lhs is not None or step.rhs is not None, step.text
+
+
+def test_values_names_are_listed_in_the_assumptions():
+    sol = solve()
+    listed = next(s for s in sol.assumptions if s.startswith("--values names:"))
+    assert all(name in listed for name in sol.inputs)

@@ -14,8 +14,9 @@ import sympy as sp
 from derivations.calculus.checks import numeric_gradient, numeric_jacobian
 from derivations.core.errors import UserError
 from derivations.calculus.functions import relu, sigmoid
-from derivations.calculus.matrix_calculus import (Elementwise, applied_for_display, backward, derivative, expand_nodes,
-                                                  numeric, numerator_gradient)
+from derivations.calculus.matrix_calculus import (Diag, Elementwise, applied_for_display, backward, derivative,
+                                                  expand_nodes, numeric, numerator_gradient)
+from derivations.calculus.rules import Ones
 from derivations.calculus.oracles import Gradient, Reference
 from derivations.core.evaluate import conform
 from derivations.core.model import Param, Problem
@@ -31,6 +32,13 @@ z3, yhat = sp.MatrixSymbol("z3", K, 1), sp.MatrixSymbol("yhat", K, 1)
 ell = sp.MatrixSymbol("ℓ", 1, 1)
 PARAMETERS = (W1, b1, W2, b2)
 SHAPES = {"x": (n, 1), "W1": (m, n), "b1": (m, 1), "W2": (K, m), "b2": (K, 1), "y": (K, 1)}
+#: part (a)'s batch: B pairs (x_s, y_s), per-pair losses ℓ_s, batch loss L (their mean)
+B, s = sp.symbols("B s", integer=True, positive=True)
+ell_s = sp.IndexedBase("ℓ")
+L = sp.Symbol("L", real=True)
+BATCH_LOSS = sp.Sum(ell_s[s], (s, 1, B)) / B
+#: the batch size of part (a)'s checks
+CHECK_BATCH = 3
 
 #: the opaque Jacobians the backward pass may use, as the sheet allows
 dl_dyhat = partial_matrix("ℓ", "yhat", 1, K)
@@ -86,9 +94,14 @@ def solve(p, sol):
     if "relu" in (f_name, g_name):
         sol.assume("ReLU′(u) = H(u), the Heaviside step with H(0) = 0 (ReLU has no derivative at 0; "
                    "0 is the value PyTorch uses).")
-    sol.assume("ℓ = ‖ŷ − y‖² is the sum of squares over the K outputs: nn.MSELoss(reduction='sum'). "
-               "The default reduction='mean' would divide ℓ and every gradient by K.")
-    sol.assume("The batch is one data point (x, y).")
+    sol.assume("For one pair (x, y), ℓ = ‖ŷ − y‖² is the sum of squares over the K outputs, as the sheet "
+               "writes it; parts (b)–(d) are about one such pair.")
+    sol.assume("Part (a) trains on a batch of B pairs (x_s, y_s). Its loss is the mean of the per-pair losses, "
+               "L = (1/B) Σ_s ‖ŷ_s − y_s‖², the batch form PyTorch's nn.MSELoss(reduction='mean') uses, except "
+               "that MSELoss also averages over the K outputs (it returns L/K, which scales every gradient by "
+               "1/K): criterion = nn.MSELoss(reduction='sum') with loss = criterion(yhat, y) / B gives L "
+               "exactly. The gradient of L is then the batch average of the per-pair gradients of part (c).")
+    sol.assume("--values names: x, y, W1, b1, W2, b2 (one pair; a flat list is read as a column vector).")
 
     # The references every check compares with: a direct NumPy forward pass on random
     # rectangular inputs, and central differences of it.
@@ -105,34 +118,54 @@ def solve(p, sol):
         central-difference values."""
         return Gradient(loss=loss, wrt=wrt, values=at, describe="central differences of ℓ (numerator layout)")
 
-    # (a) one SGD step in PyTorch
+    # (a) one SGD step in PyTorch, on a batch
     eta = sp.Symbol("eta", positive=True)
     r, c = sp.symbols("r c", integer=True, positive=True)
     theta = sp.MatrixSymbol("θ", r, c)
-    dl_dtheta = partial_matrix("ℓ", "θ", c, r)
-    sol.step("(a) One SGD step on the batch, for every parameter θ ∈ {W1, b1, W2, b2} "
-             "(optimizer = torch.optim.SGD(model.parameters(), lr=η)):")
-    sol.answer("a1_zero_grad", partial("ℓ", "θ"), sp.S.Zero,
-               text="1. optimizer.zero_grad(): reset every θ.grad to 0. backward() adds into .grad, "
-                    "so without this the previous step's gradients would be summed in.",
-               check=Reference(compute=lambda: 0.0, describe="the zero gradient zero_grad leaves", tolerance=0.0))
+    theta_grad = sp.MatrixSymbol("θ_grad", r, c)
+    dL_dtheta = partial_matrix("L", "θ", c, r)
+    batch = num["batch"]
+    sol.step("(a) One SGD step on a batch of {B} pairs, for every parameter {theta} ∈ {params} "
+             "(optimizer = torch.optim.SGD(model.parameters(), lr={eta})). The batch loss is the mean of the "
+             "per-pair losses {ell_s} of part (b):", L, BATCH_LOSS,
+             math={"B": B, "theta": theta, "params": sp.FiniteSet(*PARAMETERS), "eta": eta,
+                   "ell_s": sp.Symbol("ℓ_s")},
+             check=Reference(compute=lambda: batch["loss"], convert=batch["mean_of"], tolerance=1e-12,
+                             describe=f"a vectorised NumPy batch of {CHECK_BATCH} pairs"))
+    sol.step("(a) backward() on {L} leaves in θ.grad the transpose of {dL}; differentiation is linear, so it is "
+             "the batch average of the per-pair derivatives {dl_s} that part (c) gives for one pair.",
+             math={"L": L, "dL": dL_dtheta, "dl_s": partial_matrix("ℓ_s", "θ", c, r)})
+    sol.answer("a1_zero_grad", theta_grad, sp.S.Zero,
+               text="1. optimizer.zero_grad(): empty every parameter's stored gradient buffer θ.grad (written "
+                    "θ_grad): PyTorch sets it to None by default (set_to_none=True), which the next backward() "
+                    "treats as 0. backward() adds into .grad, so without this the previous batch's gradients "
+                    "would be summed into this one's. It changes no derivative: ∂L/∂θ is a property of the "
+                    "loss, and zero_grad() only clears where backward() will store it.",
+               check=Reference(compute=lambda: batch["grad"], describe="θ.grad after zero_grad() and one "
+                               "backward() against that batch's gradient alone (θ = W1)", tolerance=0.0,
+                               convert=lambda e: _safe_numeric(e, num["theta"]) + batch["grad"]))
     sol.answer("a2_forward", yhat, full(yhat),
-               text="2. yhat = model(x): the forward pass, each layer applied in turn (part b).",
+               text="2. yhat = model(x): the forward pass of every pair of the batch, each layer applied in turn "
+                    "(part b).",
                check=forward_pass("yhat"))
-    sol.answer("a3_loss", ell, loss,
-               text="3. loss = criterion(yhat, y): ℓ = ‖ŷ − y‖² = Σₖ (ŷₖ − yₖ)².",
-               check=forward_pass("loss", {**values, "yhat": ref["yhat"]}, "‖ŷ − y‖² in NumPy"))
-    sol.answer("a4_backward", sp.MatrixSymbol("θ_grad", r, c), dl_dtheta.T,
-               text="4. loss.backward(): reverse-mode differentiation from ℓ back through g, Linear2, "
-                    "f, Linear1, leaving in θ.grad (written θ_grad) the gradient (∂ℓ/∂θ)ᵀ, shaped like θ (part c).",
-               check=Reference(compute=lambda: num["torch_grad"], convert=lambda e: _safe_numeric(e, num["theta"]),
-                               describe="the central-difference gradient for θ = W1, shaped like W1",
-                               tolerance=1e-12))
-    sol.answer("a5_step", sp.MatrixSymbol("θ_new", r, c), theta - eta * dl_dtheta.T,
+    sol.answer("a3_loss", L, BATCH_LOSS,
+               text="3. loss = criterion(yhat, y) / B with criterion = nn.MSELoss(reduction='sum'): the batch "
+                    "mean of the per-pair losses ℓ_s = ‖ŷ_s − y_s‖² = Σₖ (ŷ_sₖ − y_sₖ)².",
+               check=Reference(compute=lambda: batch["loss"], convert=batch["mean_of"], tolerance=1e-12,
+                               describe=f"a vectorised NumPy batch of {CHECK_BATCH} pairs"))
+    sol.answer("a4_backward", theta_grad, dL_dtheta.T,
+               text="4. loss.backward(): reverse-mode differentiation from L back through g, Linear2, f, "
+                    "Linear1, adding into θ.grad (written θ_grad) the gradient (∂L/∂θ)ᵀ, shaped like θ: the "
+                    "batch average of the per-pair gradients (∂ℓ_s/∂θ)ᵀ of part (c).",
+               check=Reference(compute=lambda: batch["grad"], convert=lambda e: _safe_numeric(e, num["theta"]),
+                               describe=f"central differences of the batch loss in θ = W1 ({CHECK_BATCH} pairs), "
+                                        "shaped like W1", tolerance=1e-12))
+    sol.answer("a5_step", sp.MatrixSymbol("θ_new", r, c), theta - eta * dL_dtheta.T,
                text="5. optimizer.step(): θ ← θ − η·θ.grad for every parameter (θ_new is θ after the step).",
-               check=Reference(compute=lambda: values["W1"] - 0.1 * num["torch_grad"],
+               check=Reference(compute=lambda: values["W1"] - 0.1 * batch["grad"],
                                convert=lambda e: _safe_numeric(e, num["theta"]),
-                               describe="W1 − 0.1·gradient computed directly (θ = W1, η = 0.1)", tolerance=1e-12))
+                               describe="W1 − 0.1·(batch gradient) computed directly (θ = W1, η = 0.1)",
+                               tolerance=1e-12))
 
     # (b) forward pass
     layers = [("Linear1", x, z1), (f"f = {f_name}", z1, z2), ("Linear2", z2, z3), (f"g = {g_name}", z3, yhat)]
@@ -182,10 +215,10 @@ def solve(p, sol):
     # (d) the three Jacobians, entry by entry
     entry = sp.Symbol("u_i", real=True)
     jacobians = {
-        "dz2_dz1": (dz2_dz1, full(derivative(forward[1][1], z1)), f_name, full(z1), "z1",
-                    "a central-difference Jacobian of f"),
-        "dyhat_dz3": (dyhat_dz3, full(derivative(forward[3][1], z3)), g_name, W2 * z2 + b2, "z3",
-                      "a central-difference Jacobian of g"),
+        "dz2_dz1": (dz2_dz1, _entrywise_jacobian(f_name, full(z1), full(derivative(forward[1][1], z1))), f_name,
+                    full(z1), "z1", "a central-difference Jacobian of f"),
+        "dyhat_dz3": (dyhat_dz3, _entrywise_jacobian(g_name, full(z3), full(derivative(forward[3][1], z3))),
+                      g_name, W2 * z2 + b2, "z3", "a central-difference Jacobian of g"),
     }
     for name, (symbol, value, act, pre_activation, at, what) in jacobians.items():
         t = sp.Dummy("u")
@@ -218,6 +251,15 @@ def solve(p, sol):
         sol.definitions.append((symbol.name, lambda vals, e=value, s=symbol: _at_values(e, vals, s)))
 
 
+def _entrywise_jacobian(act, pre, jacobian):
+    """The Jacobian of an entrywise layer: ``jacobian`` as the reverse pass gives it, except
+    that the sigmoid's σ(u)(1 − σ(u)) on a vector u is written as the entrywise product
+    σ(u) ⊙ (1 − σ(u)), not as a product of two column vectors."""
+    if act != "sigmoid":
+        return jacobian
+    return Diag(sp.HadamardProduct(Elementwise(sigmoid, pre), Ones(*pre.shape) - Elementwise(sigmoid, pre)))
+
+
 def _inline(expr):
     """One-line text of a formula, for prose (composed accents: ŷ, not y + U+0302)."""
     return unicodedata.normalize("NFC", inline(expr))
@@ -242,12 +284,38 @@ def _references(f, g):
         dyhat_dz3.name: numeric_jacobian(NUMERIC[g], ref["z3"]),
         dz2_dz1.name: numeric_jacobian(NUMERIC[f], ref["z1"]),
     }
-    theta = {"θ": values["W1"], "eta": 0.1,
-             "∂ℓ/∂θ": numerator_gradient(lambda w: loss_of({**values, "W1": w}), values["W1"])}
+    batch = _batch(values, f, g)
+    theta = {"θ": values["W1"], "eta": 0.1, "∂L/∂θ": numerator_gradient(batch["loss_of"], values["W1"])}
     return {"values": values, "ref": ref, "loss_of": loss_of, "with_partials": {**values, **numeric_partials},
             "sized": conform(values, SHAPES),  # for I_m, I_K, which have no array to read sizes from
-            "theta": theta,
-            "torch_grad": numeric_gradient(lambda w: loss_of({**values, "W1": w}), values["W1"])}  # shaped like W1
+            "theta": theta, "batch": batch}
+
+
+def _batch(values, f, g, size=CHECK_BATCH, seed=7):
+    """Part (a)'s references on a batch of ``size`` pairs (the parameters of ``values``, new
+    inputs and targets): the batch loss from one vectorised forward pass (pairs as columns),
+    to compare with the claimed mean of the per-pair losses of a loop, and its
+    central-difference gradient in W1 (shaped like W1)."""
+    rng = np.random.default_rng(seed)
+    xs, ys = rng.normal(size=(values["x"].shape[0], size)), rng.normal(size=(values["y"].shape[0], size))
+    pairs = [{**values, "x": xs[:, [i]], "y": ys[:, [i]]} for i in range(size)]
+
+    def batch_loss(w1):
+        out = NUMERIC[g](values["W2"] @ NUMERIC[f](w1 @ xs + values["b1"]) + values["b2"])
+        return float(np.mean(np.sum((out - ys) ** 2, axis=0)))
+
+    losses = [numpy_forward(pair, f, g)["loss"] for pair in pairs]
+
+    def mean_of(claim):
+        """The claimed batch loss with the per-pair losses of this batch put in."""
+        try:
+            value = sp.sympify(claim).subs(B, size).doit().xreplace({ell_s[i + 1]: v for i, v in enumerate(losses)})
+            return float(value)
+        except (TypeError, ValueError):
+            return np.nan
+
+    return {"loss": batch_loss(values["W1"]), "mean_of": mean_of, "loss_of": batch_loss,
+            "grad": numeric_gradient(batch_loss, values["W1"])}
 
 
 def _safe_numeric(expr, values):
