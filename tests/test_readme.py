@@ -23,7 +23,7 @@ def test_readme_starts_with_the_two_setup_commands():
 
 
 def test_problem_template_solves_and_its_check_catches_a_wrong_answer(tmp_path):
-    code = re.search(r"```python\n(.*?)```", README, re.S).group(1)
+    code = next(b for b in re.findall(r"```python\n(.*?)```", README, re.S) if "PROBLEM =" in b)
     path = tmp_path / "template_problem.py"
     path.write_text(code)
     spec = importlib.util.spec_from_file_location("template_problem", path)
@@ -65,3 +65,12 @@ def test_console_example_runs_and_prints_what_the_readme_shows(tmp_path, argv, s
     printed = {" ".join(line.split()) for line in run.out.splitlines()}
     for line in shown:
         assert " ".join(line.split()) in printed, line
+
+
+def test_python_api_example_runs():
+    code = next(b for b in re.findall(r"```python\n(.*?)```", README, re.S) if "derivations.solve(" in b)
+    namespace = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # the README's own example, as a reader runs it
+    worked = namespace["worked"]
+    assert worked.passed and namespace["key"].startswith(r"\documentclass")
+    assert "<svg" in worked._repr_svg_() and worked._repr_markdown_().startswith("## hw3/problem2")

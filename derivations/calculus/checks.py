@@ -59,11 +59,19 @@ def scalar_derivative_error(function: sp.Expr, claimed: sp.Expr, wrt: sp.Symbol,
     worst = 0.0
     with mpmath.workdps(DIGITS):
         for point in points:
-            args = [mpmath.mpf(point[s]) for s in symbols]
+            args = [mp_number(point[s]) for s in symbols]
             i = symbols.index(wrt)
             numeric = mpmath.diff(lambda t: f(*args[:i], t, *args[i + 1:]), args[i])
             worst = max(worst, float(abs(g(*args) - numeric)))
     return worst
+
+
+def mp_number(value: Any) -> mpmath.mpf:
+    """A point's coordinate at the working precision: a float as it is, an exact SymPy number
+    (1/3, exp(-1)) to all the digits, so a check at an exact point is not limited by float64."""
+    if isinstance(value, sp.Basic):
+        return mpmath.mpmathify(str(sp.N(value, DIGITS + 10)))
+    return mpmath.mpf(value)
 
 
 def numeric_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:

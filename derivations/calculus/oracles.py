@@ -26,7 +26,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from derivations.calculus.checks import DIGITS, max_abs_error, to_float
+from derivations.calculus.checks import DIGITS, max_abs_error, mp_number, to_float
 from derivations.calculus.functions import elementary
 
 #: Tolerances: mpmath at DIGITS digits, and float64 central differences / array arithmetic.
@@ -124,7 +124,7 @@ def _mp_evaluator(expr: sp.Expr) -> Callable[[Mapping], Any]:
         missing = [s for s in symbols if s not in point]
         if missing:
             raise KeyError(f"no value for {', '.join(map(str, missing))}")
-        args = [mpmath.mpf(point[s]) for s in symbols]
+        args = [mp_number(point[s]) for s in symbols]
         if derivative:
             return mpmath.diff(lambda t: f(t, *args[1:]), args[0], expr.derivative_count)
         value = f(*args)

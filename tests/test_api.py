@@ -1,0 +1,31 @@
+"""The Python API: derivations.solve and what a Worked solution shows."""
+
+import pytest
+
+import derivations
+from derivations.core.errors import UserError
+
+
+def test_solve_returns_checked_answers_and_every_form():
+    worked = derivations.solve("midterm/problem5")
+    assert worked.passed and set(worked.answers) >= {"dL_dg", "dL_dv"}
+    assert worked.text().startswith("midterm/problem5")
+    assert worked.json()["id"] == "midterm/problem5"
+    assert worked.latex().startswith(r"\section*{midterm/problem5")
+    assert worked._repr_svg_() is None  # no graph to draw
+    assert worked.at({"v": [3, 4], "g": 2, "dL_dw": [1, 0]})["dL_dg"][0][0] == pytest.approx(0.6, abs=1e-15)
+
+
+def test_settings_are_parsed_and_checked_as_on_the_command_line():
+    assert derivations.solve("hw3/problem2", x0="-1/2").answers["dy_dx_at_x0"] == 1 / 2
+    with pytest.raises(UserError, match="exponent"):
+        derivations.solve("hw3/problem2", x0="9^9^9")
+    with pytest.raises(UserError, match="no parameter"):
+        derivations.solve("hw3/problem2", nope=1)
+
+
+def test_graph_svg_names_the_graphs_it_has():
+    worked = derivations.solve("hw3/problem2")
+    assert "<svg" in worked.graph_svg()
+    with pytest.raises(KeyError, match="graphs: graph"):
+        worked.graph_svg("other")
