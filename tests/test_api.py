@@ -1,6 +1,7 @@
 """The Python API: derivations.solve and what a Worked solution shows."""
 
 import pytest
+import sympy
 
 import derivations
 from derivations.core.errors import UserError
@@ -17,7 +18,7 @@ def test_solve_returns_checked_answers_and_every_form():
 
 
 def test_settings_are_parsed_and_checked_as_on_the_command_line():
-    assert derivations.solve("hw3/problem2", x0="-1/2").answers["dy_dx_at_x0"] == 1 / 2
+    assert derivations.solve("hw3/problem2", x0="-1/2").answers["dy_dx_at_x0"] == sympy.Rational(1, 2)
     with pytest.raises(UserError, match="exponent"):
         derivations.solve("hw3/problem2", x0="9^9^9")
     with pytest.raises(UserError, match="no parameter"):
