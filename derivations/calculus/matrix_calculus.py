@@ -29,7 +29,7 @@ import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from derivations.calculus.checks import max_abs_error, numeric_gradient, numeric_jacobian
-from derivations.calculus.functions import elementary
+from derivations.calculus.functions import numpy_function
 from derivations.calculus.rules import (RULES, Diag, Elementwise, Eye, LogSumExp, NoRuleError, Norm,  # noqa: F401
                                         Softmax, applied_for_display, contributions, cross_entropy, divide,
                                         total)
@@ -167,8 +167,7 @@ def _compiled(expr: sp.Basic) -> tuple[list[str], Callable]:
     symbols = {s.name: s for s in expr.free_symbols} | {m.name: m for m in expr.atoms(sp.MatrixSymbol)}
     names = sorted(symbols)
     safe_expr, renames = lambdify_safe(expr)
-    return names, sp.lambdify([renames.get(symbols[n], symbols[n]) for n in names], elementary(safe_expr),
-                              modules="numpy")
+    return names, numpy_function([renames.get(symbols[n], symbols[n]) for n in names], safe_expr)
 
 
 def lambdify_safe(expr: sp.Basic) -> tuple[sp.Basic, dict]:
