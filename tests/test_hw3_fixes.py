@@ -56,3 +56,62 @@ def test_hw3_problem5_latex_subscripts_hold_no_words_or_arguments(capsys):
     out = run.out.replace(", ", ",")
     assert r"P_{1}{\left(z \right)}" in out and r"f_{3}{\left(z,a,b \right)}" in out
     assert r"f_{3}{\left(z,-1,2 \right)}" in out
+
+
+# --- hw3/problem1: the h₃ typo, and `--values` that give numbers ------------------------------
+
+def test_hw3_problem1_states_the_h3_typo():
+    assumptions = solve("hw3/problem1").assumptions
+    assert any("h₃" in a and "typo" in a for a in assumptions)
+
+
+def _hw3_problem1_point():
+    """A point of the net with f₁ = tanh, f₂ = sin, f₃ = σ and L = (ŷ − t)²/2, and what
+    `--values` takes there: the hidden outputs, the slopes f′ₙ(uₙ) and ∂L/∂ŷ."""
+    import math
+
+    p = {"x": 0.7, "w1": 1.3, "w2": -0.4, "w3": 0.9, "w4": -1.7, "b1": 0.2, "b2": -0.5, "b3": 0.1}
+    t = 0.25
+    u1, u2 = p["w1"] * p["x"] + p["b1"], p["w2"] * p["x"] + p["b2"]
+    h1, h2 = math.tanh(u1), math.sin(u2)
+    u3 = p["w3"] * h1 + p["w4"] * h2 + p["b3"]
+    yhat = 1 / (1 + math.exp(-u3))
+    values = {**p, "h1": h1, "h2": h2, "df1": 1 - h1 ** 2, "df2": math.cos(u2), "df3": yhat * (1 - yhat),
+              "dL_dyhat": yhat - t}
+    return p, t, values
+
+
+def test_hw3_problem1_values_give_the_gradients_torch_autograd_computes(capsys):
+    torch = pytest.importorskip("torch")
+    p, t, values = _hw3_problem1_point()
+    run = cli_in_process(capsys, "solve", "hw3/problem1", "--format", "json", "--values", json.dumps(values))
+    assert run.code == 0, run.err
+    got = {a["name"]: a["value"] for a in json.loads(run.out)["answers"]}
+    leaves = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in p.items()}
+    h1 = torch.tanh(leaves["w1"] * leaves["x"] + leaves["b1"])
+    h2 = torch.sin(leaves["w2"] * leaves["x"] + leaves["b2"])
+    yhat = torch.sigmoid(leaves["w3"] * h1 + leaves["w4"] * h2 + leaves["b3"])
+    ((yhat - t) ** 2 / 2).backward()
+    assert set(got) == {f"dL_d{name}" for name in p}
+    for name, leaf in leaves.items():
+        assert got[f"dL_d{name}"] == pytest.approx(float(leaf.grad), abs=1e-12), name
+
+
+def test_hw3_problem1_values_missing_a_name_say_which(capsys):
+    from helpers import assert_user_error
+
+    _, _, values = _hw3_problem1_point()
+    del values["df3"]
+    assert_user_error(cli_in_process(capsys, "solve", "hw3/problem1", "--values", json.dumps(values)), "df3")
+    del values["dL_dyhat"]
+    assert_user_error(cli_in_process(capsys, "solve", "hw3/problem1", "--values", json.dumps(values)), "dL_dyhat")
+
+
+def test_hw3_problem1_answers_print_the_slopes_at_their_pre_activations():
+    from derivations.calculus.printing import inline
+    from derivations.render.latex import latex
+
+    value = answers(solve("hw3/problem1"))["dL_dw1"].value
+    assert "f₁′(b₁ + w₁·x)" in inline(value) and "f₃′(b₃ + h₁·w₃ + h₂·w₄)" in inline(value)
+    assert r"f_{1}'\left(b_{1} + w_{1} x\right)" in latex(value)
+    assert {s.name for s in value.free_symbols} == {"df1", "df3", "w3", "x", "∂L/∂yhat"}

@@ -4,18 +4,55 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import sympy as sp
+from sympy.printing.pretty.pretty_symbology import pretty_symbol
 
 from derivations.calculus.checks import random_points
 from derivations.calculus.graph import build_graph
 from derivations.calculus.oracles import Identity, Oracle
+from derivations.core.errors import UserError
 from derivations.core.model import Param, Problem
 from derivations.calculus.symbols import partial
 
-x, w1, w2, w3, w4, b1, b2, b3 = sp.symbols("x w_1 w_2 w_3 w_4 b_1 b_2 b_3", real=True)
-h1, h2, yhat, u1, u2, u3, t, v = sp.symbols("h_1 h_2 yhat u_1 u_2 u_3 t v", real=True)
+# Symbol names are the `--values` names: the letter and its index without an underscore.
+x, w1, w2, w3, w4, b1, b2, b3 = sp.symbols("x w1 w2 w3 w4 b1 b2 b3", real=True)
+h1, h2, yhat, u1, u2, u3, t, v = sp.symbols("h1 h2 yhat u1 u2 u3 t v", real=True)
 f1, f2, f3 = sp.Function("f1"), sp.Function("f2"), sp.Function("f3")
 dL_dyhat = partial("L", "yhat")
 WRT = (w1, w2, w3, w4, b1, b2, b3, x)
+#: the `--values` name of the upstream derivative ∂L/∂ŷ
+UPSTREAM = "dL_dyhat"
+
+
+class Slope(sp.Symbol):
+    """f′ₙ at the pre-activation fₙ receives, as one number: a real symbol named ``dfn`` (its
+    `--values` name), printed f′ₙ(point) by each printer's own rule for the derivative of an
+    undefined function. ``point`` is for printing and for the concrete numeric check only."""
+
+    __slots__ = ("function", "point")
+
+    def __new__(cls, function, point):
+        obj = super().__new__(cls, f"d{function.__name__}", real=True)
+        obj.function, obj.point = function, point
+        return obj
+
+    def __getnewargs_ex__(self):
+        return (self.function, self.point), {}
+
+    @classmethod
+    def class_key(cls):
+        return sp.Symbol.class_key()
+
+    def prime(self):
+        """f′ₙ(point) as SymPy writes the derivative of an undefined function at a point."""
+        return sp.Subs(sp.Derivative(self.function(v), v), v, self.point)
+
+    def _print_as_prime(self, printer):
+        return printer._print(self.prime())
+
+    _latex = _pretty = _print_as_prime
+
+    def _sympystr(self, printer):  # str() and the one-line printer: f₁′(b₁ + w₁·x)
+        return f"{pretty_symbol(self.function.__name__)}′({printer._print(self.point)})"
 
 
 @dataclass
@@ -47,8 +84,11 @@ def solve(p, sol):
     loss = (yhat_of_inputs - t) ** 2 / 2
     points = [{**pt, t: 0.3} for pt in random_points(WRT, 4, seed=1)]
 
+    slopes = {f: Slope(f, pre) for f, pre in ((f1, w1 * x + b1), (f2, w2 * x + b2), (f3, w3 * h1 + w4 * h2 + b3))}
+    concrete_slopes = {slope: sp.diff(concrete[f], x).xreplace({x: slope.point}) for f, slope in slopes.items()}
+
     def concretized(expr):
-        expr = sp.sympify(expr).subs(pre_activations).subs(forward)
+        expr = sp.sympify(expr).xreplace(concrete_slopes).subs(pre_activations).subs(forward)
         return _concretize(expr, concrete).subs(dL_dyhat, yhat_of_inputs - t)
 
     def finite_differences(of, wrt):
@@ -58,6 +98,14 @@ def solve(p, sol):
 
     sol.assume("L is any differentiable loss of ŷ alone, so every gradient is ∂L/∂ŷ times dŷ/d(·).")
     sol.assume("f′ₙ(v) = dfₙ(v)/dv is evaluated at the pre-activation uₙ that fₙ receives.")
+    sol.assume("The sheet lists h₃ among the scalars but defines no h₃; we read it as a typo (the third unit's "
+               "output is ŷ = f₃(·)), so no h₃ appears below.")
+    sol.assume("--values names: x, w1, w2, w3, w4, b1, b2, b3, the hidden outputs h1, h2, the slopes df1, df2, "
+               "df3 (f′ₙ at the pre-activation fₙ receives, a number since fₙ is not given) and dL_dyhat "
+               "(∂L/∂ŷ). The answers are formulas in these names; given all of them, e.g. "
+               '{"x": 0.5, "w1": 1, "w2": -1, "w3": 2, "w4": 0.5, "b1": 0, "b2": 0.1, "b3": -0.2, "h1": 0.46, '
+               '"h2": -0.1, "df1": 0.79, "df2": 0.99, "df3": 0.24, "dL_dyhat": 0.3}, every answer is a number; '
+               "a missing name is reported by name.")
     sol.step("Name the pre-activations so each equation is one node of a graph:")
     for variable, expression in equations[::2]:
         sol.step("", variable, expression)
@@ -72,7 +120,8 @@ def solve(p, sol):
                      "their contributions add:", sp.Derivative(yhat, wrt), graph.derivative(yhat, wrt),
                      math={"wrt": wrt, "yhat": yhat, "count": sp.Integer(len(paths)), "h1": h1, "h2": h2},
                      check=finite_differences(yhat_of_inputs, wrt))
-        gradient = sp.expand(dL_dyhat * graph.derivative(yhat, wrt)).subs(pre_activations)
+        gradient = sp.expand(dL_dyhat * graph.derivative(yhat, wrt)).xreplace(
+            {sp.Derivative(f(u), u): slopes[f] for f, u in ((f1, u1), (f2, u2), (f3, u3))}).subs(pre_activations)
         sol.answer(f"dL_d{wrt.name.replace('_', '')}", partial("L", wrt.name), gradient,
                    check=finite_differences(loss, wrt))
     cached = graph.cached_values(yhat)
@@ -85,6 +134,17 @@ def solve(p, sol):
              sp.Derivative(loss_of_yhat, yhat), yhat - t,
              math={"f1": p["f1"], "f2": p["f2"], "f3": p["f3"], "loss": loss_of_yhat, "dL": dL_dyhat},
              check=Identity())
+
+    # `solve --values`: every name is a number; ∂L/∂ŷ is given as dL_dyhat
+    sol.inputs = {name: () for name in ("x", "w1", "w2", "w3", "w4", "b1", "b2", "b3", "h1", "h2",
+                                        "df1", "df2", "df3", UPSTREAM)}
+    sol.definitions.append((dL_dyhat.name, _upstream))
+
+
+def _upstream(values):
+    if UPSTREAM not in values:
+        raise UserError(f"--values needs {UPSTREAM} (the upstream derivative ∂L/∂ŷ): every answer is a multiple of it")
+    return values[UPSTREAM]
 
 
 def _concretize(expr, concrete):
