@@ -115,3 +115,40 @@ def test_hw3_problem1_answers_print_the_slopes_at_their_pre_activations():
     assert "f₁′(b₁ + w₁·x)" in inline(value) and "f₃′(b₃ + h₁·w₃ + h₂·w₄)" in inline(value)
     assert r"f_{1}'\left(b_{1} + w_{1} x\right)" in latex(value)
     assert {s.name for s in value.free_symbols} == {"df1", "df3", "w3", "x", "∂L/∂yhat"}
+
+
+# --- hw3/problem2: the reading through x = ±√z, and why the graph says 0 -----------------------
+
+def test_hw3_problem2_names_the_reading_through_x_and_why_the_graph_gives_zero():
+    from problems.hw3 import problem2 as p2
+
+    solution = solve("hw3/problem2")
+    assert any("leaf" in a and "no such path" in a for a in solution.assumptions)
+    assert any("−√z" in a and "σ′(h)/x" in a and "dy_dz_through_x" in a for a in solution.assumptions)
+    got = answers(solution)
+    assert got["dy_dz"].value == 0
+    x = p2.x
+    slope = sigmoid(2 * x + 1) * (1 - sigmoid(2 * x + 1))
+    assert sp.simplify(got["dy_dz_through_x"].value - slope / x) == 0
+    assert any(s.lhs == sp.Derivative(p2.y, p2.z) and s.check is not None and s.rhs.has(p2.h) for s in solution.steps)
+    assert all(r.passed for r in solution.run_checks())
+
+
+@pytest.mark.parametrize("wrong", ["dy/dx", "no 1/x", "one branch"])
+def test_hw3_problem2_the_reading_through_x_is_checked(wrong):
+    from problems.hw3 import problem2 as p2
+
+    solution = solve("hw3/problem2")
+    x, slope = p2.x, sigmoid(2 * p2.x + 1) * (1 - sigmoid(2 * p2.x + 1))
+    claim = {"dy/dx": 2 * slope, "no 1/x": slope, "one branch": slope / sp.Abs(x)}[wrong]
+    check = next(c for c in solution.checks if c.name.startswith("dy_dz_through_x"))
+    assert not check.run({**solution.answer_values(), "dy_dz_through_x": claim}).passed
+
+
+def test_hw3_problem2_values_evaluate_the_reading_through_x(capsys):
+    run = cli_in_process(capsys, "solve", "hw3/problem2", "--format", "json", "--values", '{"x": -0.75}')
+    assert run.code == 0, run.err
+    got = {a["name"]: a["value"] for a in json.loads(run.out)["answers"]}
+    s = 1 / (1 + np.exp(-(2 * -0.75 + 1)))
+    assert got["dy_dz_through_x"] == pytest.approx(s * (1 - s) / -0.75, rel=1e-12)
+    assert got["dy_dz"] == 0
