@@ -146,3 +146,32 @@ def test_bad_settings_exit_2_with_one_line(setting):
     assert done.returncode == 2
     assert done.stdout == ""
     assert len(done.stderr.strip().splitlines()) == 1 and "error" in done.stderr
+
+
+def test_text_prints_each_caption_before_its_lists():
+    """Every renderer prints an answer's value before its text: a caption is an answer of its
+    own, placed before the two lists it describes, and the lists carry none."""
+    done = run_cli()
+    assert done.returncode == 0, done.stderr
+    answers_section = done.stdout.split("\nAnswers\n", 1)[1].split("\nChecks\n", 1)[0]
+    lines = [line.strip() for line in answers_section.splitlines()]
+    lists = [i for i, line in enumerate(lines) if line.startswith("(x₁, x₂, x₃) =")]
+    assert len(lists) == 4
+    captions = ["(a) gradient descent", "(b) gradient descent", "(c) gradient descent", "(c) momentum"]
+    for i, caption in zip(lists, captions):
+        block = " ".join(lines[max(0, i - 2):i])
+        assert caption in block and block.endswith("GELU at each of them."), block
+        assert lines[i + 1].startswith("(GELU(x₁), GELU(x₂), GELU(x₃)) =")
+    # the comparisons follow the runs they compare
+    assert lines.index(next(l for l in lines if l.startswith("(b) Comparison:"))) == lists[1] + 2
+    assert lines.index(next(l for l in lines if l.startswith("(c) Comparison:"))) == lists[3] + 2
+
+
+def test_list_answers_carry_no_caption_and_each_run_has_one(solution):
+    answers = {a.name: a for a in solution.answers}
+    names = [a.name for a in solution.answers]
+    for run in ("a", "b", "c_gd", "c_momentum"):
+        assert answers[f"{run}_x"].text is None and answers[f"{run}_gelu"].text is None
+        method = answers[f"{run}_method"]
+        assert method.value is None and method.text.endswith("GELU at each of them.")
+        assert names.index(f"{run}_method") + 1 == names.index(f"{run}_x")

@@ -219,12 +219,22 @@ def solve(p, sol):
               "c_gd": f"(c) gradient descent from x₀ = {p['x0_c']}, η = {p['eta_c']}",
               "c_momentum": f"(c) momentum from x₀ = {p['x0_c']}, η = {p['eta_c']}, β = {p['beta']}, "
                             f"{reading} reading"}
+    # Each run's caption is an answer of its own, before its two lists: every renderer prints an
+    # answer's value before its text, so a caption attached to a list would read as the next one's.
+    # Each comparison follows the runs it compares.
+    comparisons = {
+        "b": ("b_comparison", lambda: _compare_step_sizes(run_a, run_b, p["eta_a"], p["eta_b"], float(x_star),
+                                                          float(f_star), steps)),
+        "c_momentum": ("c_comparison", lambda: _compare_methods(run_c, run_m, float(x_star), p["beta"], reading,
+                                                                steps)),
+    }
     for name, iterates in runs.items():
-        sol.answer(f"{name}_x", xs, iterates.updates, text=f"{labels[name]}: iterates.")
-        sol.answer(f"{name}_gelu", gs, iterates.values[1:], text=f"{labels[name]}: GELU at the iterates.")
-    sol.answer("b_comparison", None, text=_compare_step_sizes(run_a, run_b, p["eta_a"], p["eta_b"],
-                                                             float(x_star), float(f_star), steps))
-    sol.answer("c_comparison", None, text=_compare_methods(run_c, run_m, float(x_star), p["beta"], reading, steps))
+        sol.answer(f"{name}_method", None, text=f"{labels[name]}: the iterates, then GELU at each of them.")
+        sol.answer(f"{name}_x", xs, iterates.updates)
+        sol.answer(f"{name}_gelu", gs, iterates.values[1:])
+        if name in comparisons:
+            answer_name, compare = comparisons[name]
+            sol.answer(answer_name, None, text=f"({name[0]}) Comparison: {compare()}")
 
     points = random_points([x], 6, seed=1, low=-4.0, high=4.0)
     sol.check("f′ vs mpmath finite differences of x·σ(1.702x)",
