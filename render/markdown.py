@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from derivations.calculus.printing import inline
 from derivations.core.model import CheckResult, Solution
 from derivations.render.latex import latex, latex_equation
 
@@ -10,7 +11,8 @@ def solution_markdown(solution: Solution, results: list[CheckResult]) -> str:
     problem = solution.problem
     out = [f"## {problem.id}: {problem.title}", "", problem.statement, ""]
     if solution.parameters:
-        out += ["**Parameters:** " + ", ".join(f"`{k} = {_plain(v)}`" for k, v in solution.parameters.items()), ""]
+        out += ["**Parameters:** " + ", ".join(f"`{k} = {inline(v) if not isinstance(v, str) else v}`"
+                                               for k, v in solution.parameters.items()), ""]
     if solution.assumptions:
         out += ["**Assumptions**", ""] + [f"- {a}" for a in solution.assumptions] + [""]
     out += ["**Derivation**", ""]
@@ -30,7 +32,3 @@ def solution_markdown(solution: Solution, results: list[CheckResult]) -> str:
     out += [f"| {r.name} | {r.max_abs_error:.2e} | {r.tolerance:.0e} | {'pass' if r.passed else 'FAIL'} |" for r in results]
     return "\n".join(out)
 
-
-def _plain(value) -> str:
-    """A parameter's value in one line (arrays as nested lists)."""
-    return str(value.tolist() if hasattr(value, "tolist") else value)

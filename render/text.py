@@ -32,7 +32,8 @@ def solution_text(solution: Solution, results: list[CheckResult], numbers: dict[
     out = [f"{problem.id} — {problem.title}", "=" * min(WIDTH, len(problem.id) + len(problem.title) + 3), "",
            _wrap(problem.statement), ""]
     if solution.parameters:
-        out.append("Parameters: " + ", ".join(f"{k} = {v}" for k, v in solution.parameters.items()))
+        out.append("Parameters: " + ", ".join(f"{k} = {inline(v) if not isinstance(v, str) else v}"
+                                              for k, v in solution.parameters.items()))
         out.append("")
     if solution.assumptions:
         out.append("Assumptions")

@@ -191,7 +191,7 @@ def test_demo_gaps_agree_with_torch_batch_norm(solution):
     ({"v": [1, 2], "g": 1, "dL_dw": [1, 2, 3]}, "dL_dw has shape (1, 3), which does not fit"),
     ({"v": [0, 0, 0], "g": 1, "dL_dw": [1, 2, 3]}, "v must not be the zero vector"),
     ({"v": [1, 2, 3], "g": [1, 2], "dL_dw": [1, 2, 3]}, "g must be a number"),
-    ({"v": [1, 2, 3], "g": 1}, "needs dL_dw"),
+    ({"v": [1, 2, 3], "g": 1}, "--values is missing dL_dw"),
     ({"v": [[1, 2], [3, 4]], "g": 1, "dL_dw": [1, 2]}, "v has shape (2, 2)"),
 ])
 def test_bad_values_exit_2_with_one_line(run, values, message):

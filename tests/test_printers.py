@@ -56,6 +56,8 @@ def test_inline_prints_the_sheet_notation():
     assert inline(b1 ** (t - 1) * g) == "β₁^(t - 1)·g"
     assert inline(sp.Max(0, g)) == "max(0, g)"
     assert inline(sp.HadamardProduct(X, X)) == "x ⊙ x"
+    assert inline(sp.Matrix([[1, sp.Rational(1, 2)], [0, g]])) == "[[1, 1/2], [0, g]]"
+    assert inline(np.array([[1.0, 2.0]])) == "[[1.0, 2.0]]"
     assert inline(X * sp.MatPow(sp.MatrixSymbol("s", 1, 1), -1)) == "x·s⁻¹"
 
 

@@ -92,12 +92,21 @@ class InlinePrinter(StrPrinter):
 
     _print_Inverse = _print_MatPow
 
+    def _print_MatrixBase(self, expr):
+        """A small explicit matrix as nested lists: [[1, 1/2], [0, 3]]."""
+        return "[" + ", ".join("[" + ", ".join(self._print(v) for v in row) + "]" for row in expr.tolist()) + "]"
+
+    _print_ImmutableDenseMatrix = _print_MutableDenseMatrix = _print_MatrixBase
+
     def _print_Mul(self, expr):
         return super()._print_Mul(expr).replace("*", "·")
 
 
 def inline(expr) -> str:
-    """One-line unicode rendering, e.g. ``2·x`` or ``σ(h)·(1 - σ(h))``."""
+    """One-line unicode rendering, e.g. ``2·x`` or ``σ(h)·(1 - σ(h))``; a NumPy array as
+    nested lists."""
     if isinstance(expr, tuple):
         return "(" + ", ".join(inline(e) for e in expr) + ")"
+    if hasattr(expr, "tolist") and not isinstance(expr, sp.Basic):
+        return str(expr.tolist())
     return InlinePrinter().doprint(sp.sympify(expr))

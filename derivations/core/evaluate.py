@@ -92,6 +92,10 @@ def with_definitions(solution: Solution, values: dict[str, Any]) -> dict[str, An
     if unknown:
         takes = f"it takes {', '.join(sorted(accepted))}" if accepted else "it has no formula answers to evaluate"
         raise UserError(f"--values: {solution.problem.id} has no input {', '.join(map(repr, unknown))[:120]}; {takes}")
+    missing = [name for name in solution.inputs if name not in values]
+    if missing:
+        raise UserError(f"--values is missing {', '.join(missing)} ({solution.problem.id} takes "
+                        f"{', '.join(solution.inputs)})")
     known = conform(values, solution.inputs)
     for name, define in solution.definitions:
         if name not in known:

@@ -87,7 +87,7 @@ def _parse_bool(param: Param, text: str) -> bool:
 
 
 def _parse_array(param: Param, text: str) -> np.ndarray:
-    array = _finite_array(json.loads(text), param.name)
+    array = _finite_array(json.loads(text, parse_int=_json_int), "the array")
     if array.ndim == 0 or array.size == 0:
         raise ValueError("not a non-empty array of finite numbers")
     return array
@@ -149,7 +149,7 @@ def parse_values_json(text: str) -> dict[str, Any]:
         raise UserError('--values is empty: give at least one name, such as {"x": 0.5}')
     values, entries = {}, 0
     for name, value in raw.items():
-        array = _finite_array(value, name)
+        array = _finite_array(value, f"--values: {echo(str(name))}")
         entries += array.size
         if entries > MAX_VALUES_ENTRIES:
             raise UserError(f"--values holds more than {MAX_VALUES_ENTRIES} numbers")
@@ -164,26 +164,35 @@ def _json_int(digits: str) -> float:
     return float(digits)
 
 
-def _finite_array(value: Any, name: str) -> np.ndarray:
-    """A JSON number, list or list of rows as a float array, with the reason when it is not one."""
+def _finite_array(value: Any, label: str) -> np.ndarray:
+    """A JSON number, list or list of rows as a float array, with the reason when it is not one
+    (``label`` names it in the message)."""
     depth, probe = 0, value
     while isinstance(probe, list):
         depth += 1
         if depth > MAX_VALUES_DIMENSIONS:
-            raise UserError(f"--values: {echo(str(name))} has more than {MAX_VALUES_DIMENSIONS} levels of lists "
+            raise UserError(f"{label} has more than {MAX_VALUES_DIMENSIONS} levels of lists "
                             "(a number, a vector or a matrix)")
         if not probe:
-            raise UserError(f"--values: {echo(str(name))} is an empty list")
+            raise UserError(f"{label} is an empty list")
         probe = probe[0]
-    shape_error = UserError(f"--values: {echo(str(name))} must be a number, a list of numbers or a list of rows "
-                            "of one length")
+    shape_error = UserError(f"{label} must be a number, a list of numbers or a list of rows of one length")
+    if _holds_bool(value):
+        raise shape_error
     try:
         array = np.asarray(value)
     except (ValueError, TypeError):
         raise shape_error from None
-    if array.dtype.kind not in "if" or array.ndim > MAX_VALUES_DIMENSIONS:  # strings, booleans, nulls, ragged
+    if array.dtype.kind not in "if" or array.ndim > MAX_VALUES_DIMENSIONS:  # strings, nulls, ragged rows
         raise shape_error
     array = array.astype(float)
     if not np.all(np.isfinite(array)):
-        raise UserError(f"--values: {echo(str(name))} must be finite")
+        raise UserError(f"{label} must be finite")
     return array
+
+
+def _holds_bool(value: Any) -> bool:
+    """JSON true/false among numbers: NumPy would read them as 1 and 0."""
+    if isinstance(value, list):
+        return any(_holds_bool(v) for v in value)
+    return isinstance(value, bool)

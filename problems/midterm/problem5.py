@@ -252,10 +252,9 @@ def fitted_exponent(rows) -> float:
 # --------------------------------------------------------------------------------------------
 
 def _upstream(values: dict) -> Any:
-    """∂L/∂w for ``--values``, given under the JSON-friendly key dL_dw. Refuses v = 0, where
-    w = g·v/‖v‖ is undefined, in words rather than with a division error."""
-    if "dL_dw" not in values:
-        raise UserError("--values needs dL_dw, the upstream row ∂L/∂w (n numbers)")
+    """∂L/∂w for ``--values``, given under the JSON-friendly key dL_dw (a declared input, so it
+    is there). Refuses v = 0, where w = g·v/‖v‖ is undefined, in words rather than with a
+    division error."""
     if "v" in values and not np.any(values["v"]):
         raise UserError("--values: v must not be the zero vector (w = g·v/‖v‖ divides by ‖v‖)")
     return values["dL_dw"]
