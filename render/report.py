@@ -2,32 +2,36 @@
 
 Keys: ``id``, ``title``, ``parameters`` (name -> value used), ``assumptions`` (strings),
 ``answers`` (``name``, ``latex``, ``value``, ``text``), ``checks`` (``name``, ``passed``,
-``max_abs_error``, ``tolerance``).
+``max_abs_error``, ``tolerance``); with ``--values``, ``undefined`` (answer name -> why it has
+no value there, e.g. a division by zero) when some formula answer is not defined at them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from derivations.core.evaluate import evaluate, json_value, with_definitions
+from derivations.core.evaluate import NotDefinedThere, evaluate, json_value, with_definitions
 from derivations.core.model import CheckResult, Solution
 from derivations.render.latex import latex_equation
 
 
 def solution_dict(solution: Solution, results: list[CheckResult], values: dict[str, Any] | None = None) -> dict:
-    answers = []
+    answers, undefined = [], {}
     known = with_definitions(solution, values) if values is not None else None
     for answer in solution.answers:
         value = json_value(answer.value)
         if value is None and values is not None and answer.value is not None and answer.text is None:
-            value = evaluate(answer.value, known)
+            try:
+                value = evaluate(answer.value, known)
+            except NotDefinedThere as exc:
+                undefined[answer.name] = str(exc)
         answers.append({
             "name": answer.name,
             "latex": latex_equation(answer.symbol, answer.value) if answer.value is not None else "",
             "value": value,
             "text": answer.text,
         })
-    return {
+    out = {
         "id": solution.problem.id,
         "title": solution.problem.title,
         "parameters": {k: _parameter_json(v) for k, v in solution.parameters.items()},
@@ -38,6 +42,9 @@ def solution_dict(solution: Solution, results: list[CheckResult], values: dict[s
             for r in results
         ],
     }
+    if undefined:
+        out["undefined"] = undefined
+    return out
 
 
 def _parameter_json(value: Any) -> Any:

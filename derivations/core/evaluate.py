@@ -106,6 +106,11 @@ def with_definitions(solution: Solution, values: dict[str, Any]) -> dict[str, An
     return known
 
 
+class NotDefinedThere(UserError):
+    """A formula answer with no value at the given numbers (a division by zero, an overflow):
+    the other answers still have theirs."""
+
+
 def evaluate(expr: sp.Basic, known: dict[str, Any]) -> Any:
     """Evaluate a formula answer at ``known`` (see :func:`with_definitions`); ``None`` if it
     involves undefined functions."""
@@ -118,6 +123,8 @@ def evaluate(expr: sp.Basic, known: dict[str, Any]) -> Any:
     try:
         with np.errstate(all="raise"):
             result = numeric(expr, known)
-    except (ValueError, FloatingPointError, TypeError) as exc:
+    except FloatingPointError as exc:
+        raise NotDefinedThere(str(exc).replace(" encountered in", " in")) from None
+    except (ValueError, TypeError) as exc:
         raise UserError(f"cannot evaluate {expr} at the given --values: {exc}") from None
     return result.tolist() if result.ndim else float(result)

@@ -50,6 +50,10 @@ def run(args) -> int:
         print(solution_markdown(solution, results))
     else:
         from derivations.render.text import solution_text
-        numbers = {a["name"]: a["value"] for a in solution_dict(solution, results, values)["answers"]} if values else None
+        numbers = None
+        if values:
+            data = solution_dict(solution, results, values)
+            numbers = {a["name"]: a["value"] for a in data["answers"]}
+            numbers |= {name: f"not defined there ({why})" for name, why in data.get("undefined", {}).items()}
         print(solution_text(solution, results, numbers))
     return 0 if all(r.passed for r in results) else 1
