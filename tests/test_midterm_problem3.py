@@ -100,8 +100,38 @@ def test_cli_set_input_size_and_classes():
     assert values["softmax_params_gap"] == 505
 
 
-@pytest.mark.parametrize("setting", ["height=4", "height=x", "classifier_bias=maybe", "classes=0"])
+@pytest.mark.parametrize("setting", ["height=3", "height=x", "classifier_bias=maybe", "classes=0"])
 def test_bad_settings_exit_2_with_one_line(setting):
     done = run_cli("--set", setting)
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1 and "error" in done.stderr
+
+
+@pytest.mark.parametrize("height, width, layer, given, before", [
+    (7, 9, "conv 3×3, 64, s1, p0 (layer 5", "1×2×32", 4),
+    (4, 4, "conv 5×5, 32, s1, p0 (layer 1", "4×4×3", 0),
+])
+def test_an_input_too_small_without_padding_makes_only_part_3_impossible(height, width, layer, given, before):
+    done = run_cli("--set", f"height={height}", "--set", f"width={width}", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    answers = {a["name"]: a for a in report["answers"]}
+    part3 = answers["shapes_no_padding"]
+    assert part3["value"] is None and part3["text"].startswith("(3) Impossible")
+    assert layer in part3["text"] and f"receives a {given} map" in part3["text"]
+    assert all(c["passed"] for c in report["checks"])
+    assert any(c["name"].startswith("part (3): NumPy sliding windows also find no output") for c in report["checks"])
+    # the rest is answered, with the padding kept
+    solution = registry.load("midterm/problem3").solve({"height": height, "width": width})
+    padded = answers["output_shape"]["value"]
+    assert padded == [max(1, height // 4), max(1, width // 4), 100]
+    assert answers["softmax_params_flat"]["value"] == padded[0] * padded[1] * 100 * 10 + 10
+    assert answers["softmax_params_gap"]["value"] == 1010 and answers["shapes_sigmoid_no_bn"]["value"]
+    step = next(s for s in solution.steps if s.lhs is not None and str(s.lhs) == "shapes_no_padding")
+    assert len(step.rhs) == before and step.check.error(step.rhs) == 0
+
+
+def test_an_input_too_small_without_padding_prints_in_every_format():
+    for fmt in ("text", "latex", "markdown"):
+        done = run_cli("--set", "height=7", "--set", "width=9", "--format", fmt)
+        assert done.returncode == 0 and "Impossible for a 7×9 input" in done.stdout.replace("$\\times$", "×"), fmt

@@ -7,7 +7,7 @@ import sympy as sp
 from derivations.core.errors import UserError
 from derivations.calculus.layerspec import (
     Activation, BatchNorm, Conv, Dense, GlobalAvgPool, Pool, measure_parameter_counts,
-    measure_receptive_field, measure_shapes, output_shapes, parameter_count, parameter_counts,
+    measure_receptive_field, measure_shapes, output_shape, output_shapes, parameter_count, parameter_counts,
     receptive_fields, without_padding,
 )
 from derivations.calculus.oracles import Reference
@@ -100,19 +100,24 @@ def _solve(p, sol):
                    **{f"j{i}": sp.Integer(fields[i][1]) for i, _ in walked}})
     sol.answer("receptive_field", sp.Symbol("r"), side,
                text=f"(2) One output activation depends on a {side}×{side} square of input pixels, all "
-                    f"{image[2]} channels ({side * side * image[2]} input values).",
+                    f"{image[2]} channels ({side * side * image[2]} input values)"
+                    + (f"; on this {image[0]}×{image[1]} input the border cuts that square, so an output sees "
+                       "fewer real pixels (the rest is padding)." if side > min(image[:2]) else "."),
                check=Reference(compute=receptive_field.compute, convert=receptive_field.convert,
                                describe=receptive_field.describe, tolerance=0))
 
-    # (3) no padding
-    bare_shapes = output_shapes(image, bare)
-    sol.step("Without padding each convolution shrinks the map by k − 1: "
-             + "; ".join(f"{layer.label} → {{s{i}}}" for i, layer in enumerate(bare)) + ". The output:",
-             sp.Symbol("output_no_padding"), bare_shapes[-1],
-             math={f"s{i}": shape for i, shape in enumerate(bare_shapes)},
-             check=shapes_of(bare, -1))
-    sol.answer("shapes_no_padding", sp.Symbol("shapes_no_padding"), bare_shapes,
-               text="(3) " + _table(bare, bare_shapes), check=shapes_of(bare))
+    # (3) no padding: on a small input the unpadded stack may not fit; then this part alone has no answer
+    bare_shapes, failing = _fitting_prefix(image, bare)
+    if failing is None:
+        sol.step("Without padding each convolution shrinks the map by k − 1: "
+                 + "; ".join(f"{layer.label} → {{s{i}}}" for i, layer in enumerate(bare)) + ". The output:",
+                 sp.Symbol("output_no_padding"), bare_shapes[-1],
+                 math={f"s{i}": shape for i, shape in enumerate(bare_shapes)},
+                 check=shapes_of(bare, -1))
+        sol.answer("shapes_no_padding", sp.Symbol("shapes_no_padding"), bare_shapes,
+                   text="(3) " + _table(bare, bare_shapes), check=shapes_of(bare))
+    else:
+        _no_padding_impossible(sol, image, bare, bare_shapes, failing)
 
     # (4) sigmoid, no batch norm
     sigmoid_shapes = output_shapes(image, sigmoid_net)
@@ -158,6 +163,51 @@ def _solve(p, sol):
     sol.answer("network_params", sp.Symbol("n_net"), total,
                text=f"(bonus) The convolution and batch-norm layers hold {total} parameters together.",
                check=counts_of(layers, total=True))
+
+
+def _fitting_prefix(image, layers):
+    """The output shapes of the layers that fit, and the index of the first that does not
+    (its window is larger than its padded input), or ``None`` when all fit."""
+    shapes, shape = [], tuple(image)
+    for i, layer in enumerate(layers):
+        try:
+            shape = output_shape(shape, layer)
+        except ValueError:
+            return shapes, i
+        shapes.append(shape)
+    return shapes, None
+
+
+def _no_padding_impossible(sol, image, bare, fitting, failing):
+    """Part (3) when the unpadded stack does not fit the input: the layers that fit, the one
+    that does not and why, checked against NumPy sliding windows (which fit exactly those)."""
+    layer, given = bare[failing], (fitting[-1] if fitting else tuple(image))
+    window = layer.kernel
+    prefix = bare[:failing]
+    before = ("; ".join(f"{l.label} → {{s{i}}}" for i, l in enumerate(prefix)) + f". The next layer, {layer.label},"
+              if prefix else f"the first layer, {layer.label}, already")
+    sol.step("Without padding each convolution shrinks the map by k − 1, and the input is too small for that: "
+             + before + " receives {given} but its window is {window}×{window} with no padding, so it has no "
+             "output position. The shapes that exist:", sp.Symbol("shapes_no_padding"), fitting,
+             math={**{f"s{i}": shape for i, shape in enumerate(fitting)}, "given": given, "window": sp.Integer(window)},
+             check=Reference(compute=lambda: measure_shapes(image, prefix), tolerance=0,
+                             describe="NumPy sliding windows through the layers that fit"))
+    sol.answer("shapes_no_padding", sp.Symbol("shapes_no_padding"), None, text=(
+        f"(3) Impossible for a {image[0]}×{image[1]} input: without padding, {layer.label} (layer {failing + 1} of "
+        f"the unpadded stack) receives a {given[0]}×{given[1]}×{given[2]} map, smaller than its {window}×{window} "
+        f"window, so it has no output and neither has the rest of the stack. "
+        + (f"The layers before it give: {_table(prefix, fitting)}. " if prefix else "")
+        + "The other parts keep their padding and are answered as usual."))
+
+    def numpy_agrees(_):
+        try:
+            measure_shapes(image, bare[:failing + 1])
+        except ValueError:
+            return 0.0
+        return float("inf")
+
+    sol.check(f"part (3): NumPy sliding windows also find no output at {layer.label} (layer {failing + 1})",
+              numpy_agrees, 0)
 
 
 PROBLEM = Problem(
