@@ -9,7 +9,8 @@ from derivations.calculus.oracles import Identity, Reference
 from derivations.core.model import Param, Problem
 from derivations.calculus.symbols import partial
 
-z1, z2, d, y = sp.symbols("z_1 z_2 d y", real=True)
+# Symbol names are the `--values` names: the letter and its index without an underscore.
+z1, z2, d, y = sp.symbols("z1 z2 d y", real=True)
 H = sp.Symbol("H", positive=True, integer=True)
 
 
@@ -21,6 +22,9 @@ def solve(p, sol):
     sol.assume("Both networks share everything up to a last hidden layer of width H; only the output layer differs.")
     sol.assume("Net-1 predicts P(class 1) = σ(d) from one logit d; Net-2 predicts (P(class 0), P(class 1)) "
                "= softmax(z₁, z₂) from two logits. Label y ∈ {0, 1}; Net-2 uses the one-hot (1 − y, y).")
+    sol.assume("--values names: z1, z2 (Net-2's logits) and y (the label, 0 or 1), for the formula answers "
+               "softmax_class1 and ce_logit_gradient.")
+    sol.inputs = {"z1": (), "z2": (), "y": ()}
     bce = -(y * sp.log(sigmoid(d)) + (1 - y) * sp.log(1 - sigmoid(d)))
     sol.step("Net-1's output layer is one linear unit followed by the logistic sigmoid; BCE compares {p1} "
              "with {y}.", sp.Symbol("L_BCE"), bce, math={"p1": sigmoid(d), "y": y})
@@ -35,15 +39,15 @@ def solve(p, sol):
              softmax_1, sigmoid(z2 - z1), math={"d": z2 - z1}, check=Identity())
     sol.step("Hence {ce} = {bce} at d = {d}: adding a constant to both logits changes nothing, so Net-2 carries "
              "one redundant set of output weights. The gradients agree, {dce} = {dbce}, and the one in {z1} is "
-             "its negative:", partial("L_CE", "z_2"), sigmoid(z2 - z1) - y,
+             "its negative:", partial("L_CE", "z2"), sigmoid(z2 - z1) - y,
              math={"ce": sp.Function("L_CE")(z1, z2), "bce": sp.Function("L_BCE")(d), "d": z2 - z1,
-                   "dce": partial("L_CE", "z_2"), "dbce": partial("L_BCE", "d"), "z1": z1},
+                   "dce": partial("L_CE", "z2"), "dbce": partial("L_BCE", "d"), "z1": z1},
              check=Identity(of=sp.Derivative(ce, z2)))
-    sol.step("", partial("L_CE", "z_1"), -(sigmoid(z2 - z1) - y), check=Identity(of=sp.Derivative(ce, z1)))
+    sol.step("", partial("L_CE", "z1"), -(sigmoid(z2 - z1) - y), check=Identity(of=sp.Derivative(ce, z1)))
     sol.answer("softmax_class1", sp.Symbol("p_2"), sigmoid(z2 - z1),
                check=Reference(compute=lambda: _softmax(logits)[:, 1], convert=lambda e: _at(e, logits),
                                describe="a NumPy softmax on random logits", tolerance=1e-12))
-    sol.answer("ce_logit_gradient", partial("L_CE", "z_2"), sigmoid(z2 - z1) - y,
+    sol.answer("ce_logit_gradient", partial("L_CE", "z2"), sigmoid(z2 - z1) - y,
                check=Reference(compute=lambda: [numeric_gradient(lambda z: _ce(z, labels[i]), logits[i])[1]
                                                 for i in range(10)],
                                convert=lambda e: [_at(e, logits[i:i + 1], labels[i])[0] for i in range(10)],
