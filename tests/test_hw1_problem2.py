@@ -119,15 +119,17 @@ VALID = {"x": [[1], [2], [-1]], "W1": [[1, 0, 1], [0.5, -1, 2], [1, 1, 1], [-2, 
 @pytest.mark.parametrize("values,message", [
     ('{"x": [[1], [2]', "not valid JSON"),
     (json.dumps({k: v for k, v in VALID.items() if k != "W2"}), "missing W2"),
-    (json.dumps({**VALID, "x": [[1, 2, -1]]}), "x has shape (1, 3), which does not fit"),
-    (json.dumps({**VALID, "b1": [[1], [2]]}), "does not fit"),
+    (json.dumps({**VALID, "x": [[1, 2, -1]]}), ("x ", "(1, 3)")),
+    (json.dumps({**VALID, "b1": [[1], [2]]}), ("b1 ", "(2, 1)")),
 ])
 def test_bad_values_exit_2_with_one_line(values, message):
     proc = run_cli("--values", values, "--format", "json")
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("derivations: error:") and message in lines[0]
+    fragments = (message,) if isinstance(message, str) else message  # the name and the shape it was given
+    assert len(lines) == 1 and lines[0].startswith("derivations: error:")
+    assert all(fragment in lines[0] for fragment in fragments), lines[0]
 
 
 def test_values_evaluate_the_jacobians_of_part_d():
