@@ -150,7 +150,7 @@ def solve(p, sol):
                check=forward_pass("yhat"))
     sol.answer("a3_loss", L, BATCH_LOSS,
                text="3. loss = criterion(yhat, y) / B with criterion = nn.MSELoss(reduction='sum'): the batch "
-                    "mean of the per-pair losses ℓ_s = ‖ŷ_s − y_s‖² = Σₖ (ŷ_sₖ − y_sₖ)².",
+                    "mean of the per-pair losses ℓ_s = ‖ŷ_s − y_s‖², each a sum of squares over the K outputs.",
                check=Reference(compute=lambda: batch["loss"], convert=batch["mean_of"], tolerance=1e-12,
                                describe=f"a vectorised NumPy batch of {CHECK_BATCH} pairs"))
     sol.answer("a4_backward", theta_grad, dL_dtheta.T,
