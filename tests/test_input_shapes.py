@@ -32,3 +32,8 @@ def test_n_by_1_columns_are_kept():
 def test_wrong_shapes_are_named(values, message):
     with pytest.raises(UserError, match=message.replace("(", r"\(").replace(")", r"\)")):
         conform(values, SHAPES)
+
+
+def test_a_misfit_names_the_input_that_fixed_the_size():
+    with pytest.raises(UserError, match=r"b has shape \(4, 1\), which does not fit: W makes m = 3"):
+        conform({"W": np.ones((3, 2)), "b": np.ones(4)}, {"W": (m, n), "b": (m, 1)})

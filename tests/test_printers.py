@@ -58,6 +58,7 @@ def test_inline_prints_the_sheet_notation():
     assert inline(sp.HadamardProduct(X, X)) == "x ⊙ x"
     assert inline(sp.Matrix([[1, sp.Rational(1, 2)], [0, g]])) == "[[1, 1/2], [0, g]]"
     assert inline(np.array([[1.0, 2.0]])) == "[[1.0, 2.0]]"
+    assert inline(sp.Ge(g, 0)) == "g ≥ 0" and inline(sp.Ne(g, 1)) == "g ≠ 1"
     assert inline(X * sp.MatPow(sp.MatrixSymbol("s", 1, 1), -1)) == "x·s⁻¹"
 
 

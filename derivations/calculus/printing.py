@@ -98,6 +98,10 @@ class InlinePrinter(StrPrinter):
 
     _print_ImmutableDenseMatrix = _print_MutableDenseMatrix = _print_MatrixBase
 
+    def _print_Relational(self, expr):
+        operator = {">=": "≥", "<=": "≤", "!=": "≠", "==": "="}.get(expr.rel_op, expr.rel_op)
+        return f"{self._print(expr.lhs)} {operator} {self._print(expr.rhs)}"
+
     def _print_Mul(self, expr):
         return super()._print_Mul(expr).replace("*", "·")
 

@@ -49,7 +49,7 @@ def conform(values: dict[str, Any], shapes: dict[str, tuple]) -> dict[str, Any]:
     """The user's values in the shapes a solution declares, plus the sizes they fix: a flat list
     becomes the declared column (or row), and each size symbol (n, m, …) must take one value
     across all inputs, so a formula with I_n can be evaluated."""
-    known, sizes = dict(values), {}
+    known, sizes, source = dict(values), {}, {}
     for name, shape in shapes.items():
         if name not in known:
             continue
@@ -60,10 +60,17 @@ def conform(values: dict[str, Any], shapes: dict[str, tuple]) -> dict[str, Any]:
         if len(given) != len(shape):
             raise UserError(f"--values: {name} must be {_shape_text(shape)}, got shape {given}")
         for size, length in zip(shape, given):
-            expected = size if isinstance(size, int) else sizes.setdefault(str(size), length)
+            if isinstance(size, int):
+                if size != length:
+                    raise UserError(f"--values: {name} has shape {given}, which does not fit: it must be "
+                                    f"{_shape_text(shape)}")
+                continue
+            expected = sizes.setdefault(str(size), length)
+            source.setdefault(str(size), name)
             if expected != length:
                 fixed = ", ".join(f"{n}: {_shape_text(s)}" for n, s in shapes.items())
-                raise UserError(f"--values: {name} has shape {given}, which does not fit {fixed}")
+                raise UserError(f"--values: {name} has shape {given}, which does not fit: {source[str(size)]} makes "
+                                f"{size} = {expected} ({fixed})"[:290])
     return {**sizes, **known}
 
 
