@@ -19,6 +19,10 @@ from derivations.calculus.printing import inline
 from derivations.core.errors import UserError
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
+#: The bound of an ``int`` parameter that declares none (steps, digits, sizes); a ``seed``
+#: takes any 32-bit value, as NumPy's generators do.
+DEFAULT_INT_MAXIMUM = 1000
+SEED_MAXIMUM = 2**32 - 1
 
 
 @dataclass(frozen=True)
@@ -37,8 +41,19 @@ class Param:
     choices: tuple[str, ...] = ()
     minimum: float | None = None
     #: the largest value accepted; ``int`` parameters without one stop at
-    #: ``params.DEFAULT_INT_MAXIMUM`` so that no setting asks for unbounded work
+    #: ``DEFAULT_INT_MAXIMUM`` so that no setting asks for unbounded work
     maximum: float | None = None
+
+    @property
+    def bounds(self) -> tuple[float | None, float | None]:
+        """(minimum, maximum) a value must lie within; None where unbounded."""
+        if self.maximum is not None or self.kind != "int":
+            return self.minimum, self.maximum
+        return self.minimum, SEED_MAXIMUM if self.name == "seed" else DEFAULT_INT_MAXIMUM
+
+    def within_bounds(self, value: Any) -> bool:
+        low, high = self.bounds
+        return (low is None or value >= low) and (high is None or value <= high)
 
 
 @dataclass
@@ -219,11 +234,14 @@ class Problem:
         return {p.name: p.default for p in self.params}
 
     def solve(self, overrides: dict[str, Any] | None = None) -> Solution:
-        params = self.defaults()
+        params, declared = self.defaults(), {p.name: p for p in self.params}
         for name, value in (overrides or {}).items():
             if name not in params:
                 known = ", ".join(params) or "none"
                 raise UserError(f"{self.id} has no parameter {name!r} (parameters: {known})")
+            if declared[name].kind in ("int", "number") and not declared[name].within_bounds(value):
+                low, high = declared[name].bounds
+                raise UserError(f"{self.id}: {name} = {value} is outside [{low}, {high}]")
             params[name] = value
         solution = Solution(self, params)
         self.solve_fn(params, solution)

@@ -15,8 +15,6 @@ from derivations.core.parsing import FUNCTIONS, echo, parse_expression
 #: The variable of user-supplied one-argument functions (``--set f1="tanh(x)"``).
 EXPRESSION_VARIABLE = sp.Symbol("x", real=True)
 BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
-#: The bound of an ``int`` parameter that declares none (steps, digits, sizes).
-DEFAULT_INT_MAXIMUM = 1000
 #: ``--values`` budgets: the JSON text, the entries of all arrays, and their dimensions.
 MAX_VALUES_BYTES = 20_000_000
 MAX_VALUES_ENTRIES = 1_000_000
@@ -47,14 +45,9 @@ def parse_value(param: Param, text: str) -> Any:
         raise UserError(f"bad value for {param.name}: {exc}; expected {expected}") from None
     except (ValueError, TypeError, json.JSONDecodeError):
         raise UserError(f"bad value {echo(text)} for {param.name}: expected {expected}") from None
-    low, high = param.minimum, _maximum(param)
-    if (low is not None and value < low) or (high is not None and value > high):
+    if param.kind in ("int", "number") and not param.within_bounds(value):
         raise UserError(f"bad value {echo(text)} for {param.name}: expected {expected}")
     return value
-
-
-def _maximum(param: Param) -> float | None:
-    return DEFAULT_INT_MAXIMUM if param.maximum is None and param.kind == "int" else param.maximum
 
 
 def _parse_int(param: Param, text: str) -> int:
@@ -97,7 +90,7 @@ _PARSERS = {"expression": _parse_expression, "int": _parse_int, "number": _parse
 
 
 def _expectation(param: Param) -> str:
-    low, high = param.minimum, _maximum(param)
+    low, high = param.bounds
     bound = (f" from {low} to {high}" if low is not None and high is not None
              else f" >= {low}" if low is not None else f" <= {high}" if high is not None else "")
     return {
