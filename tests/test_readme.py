@@ -74,3 +74,17 @@ def test_python_api_example_runs():
     worked = namespace["worked"]
     assert worked.passed and namespace["key"].startswith(r"\documentclass")
     assert "<svg" in worked._repr_svg_() and worked._repr_markdown_().startswith("## hw3/problem2")
+
+
+def test_answer_table_names_every_answer_of_every_problem():
+    """The README's answer-name table is the contract scripts read: each row lists its problem's
+    answers (a range `a1` … `a4` covers the names between)."""
+    from derivations.core import registry
+
+    rows = {line.split("|")[1].strip(): line for line in README.splitlines() if re.match(r"\| \w+/problem\d+ \|", line)}
+    for problem_id in registry.problem_ids():
+        assert problem_id in rows, f"README has no answer row for {problem_id}"
+        listed = set(re.findall(r"`(\w+)`", rows[problem_id]))
+        stems = {re.sub(r"\d+(_\w+)?$", "", name) for name in listed} if "…" in rows[problem_id] else set()
+        for answer in registry.load(problem_id).solve().answers:
+            assert answer.name in listed or re.sub(r"\d+(_\w+)?$", "", answer.name) in stems, (problem_id, answer.name)
