@@ -6,6 +6,7 @@ import unicodedata
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import PRECEDENCE
 
 from derivations.calculus.symbols import PartialMatrix, prime_of
 
@@ -74,6 +75,12 @@ class SheetLatexPrinter(LatexPrinter):
 
     def _print_MatrixSymbol(self, expr):
         return self._print_Symbol(sp.Symbol(expr.name))
+
+    def _print_HadamardProduct(self, expr):
+        return r" \odot ".join(self.parenthesize(a, PRECEDENCE["Mul"], strict=True) for a in expr.args)
+
+    def _print_Heaviside(self, expr, exp=None):  # H(u); its value at 0 is an assumption, stated in words
+        return self._named("H", expr, exp)
 
     def _print_Transpose(self, expr):
         if isinstance(expr.arg, PartialMatrix):  # (∂ℓ/∂W)ᵀ, not ∂ℓ/∂Wᵀ

@@ -33,6 +33,15 @@ class TerminalPrinter(PrettyPrinter):
     def _print_MatrixSymbol(self, expr):
         return self._print_Symbol(sp.Symbol(expr.name))
 
+    def _print_HadamardProduct(self, expr):
+        return self._print_seq(expr.args, None, None, " ⊙ ", parenthesize=lambda a: a.is_Add or a.is_MatAdd)
+
+    def _print_Heaviside(self, expr):  # H(u), as the assumptions name it
+        return self._print(sp.Function("H")(expr.args[0]))
+
+    def _print_Indexed(self, expr):  # ℓ[s] as ℓₛ
+        return self._print(sp.Symbol(f"{expr.base}_{'_'.join(map(str, expr.indices))}"))
+
     def _print_Max(self, expr):
         return self._print(sp.Function("max")(*expr.args))
 

@@ -62,6 +62,12 @@ def test_inline_prints_the_sheet_notation():
     assert inline(X * sp.MatPow(sp.MatrixSymbol("s", 1, 1), -1)) == "x·s⁻¹"
 
 
+def test_hadamard_and_heaviside_print_as_the_sheets_write_them():
+    X = sp.MatrixSymbol("x", 3, 1)
+    assert pretty(sp.HadamardProduct(X, X)) == "x ⊙ x" and latex(sp.HadamardProduct(X, X)) == r"x \odot x"
+    assert pretty(sp.Heaviside(u, 0)) == "H(u)" and latex(sp.Heaviside(u, 0)) == r"H\left(u\right)"
+
+
 def test_unicode_symbol_names_become_latex_commands():
     assert latex(partial("ℓ", "θ")) == r"\frac{\partial \ell}{\partial \theta}"
     assert latex(sp.Symbol("θ₁")) == r"\theta_{1}"
