@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from derivations.calculus.printing import inline
+from derivations.core.evaluate import inputs_text
 from derivations.core.model import CheckResult, Solution
 from derivations.render.latex import latex, latex_equation
 
@@ -13,6 +14,8 @@ def solution_markdown(solution: Solution, results: list[CheckResult]) -> str:
     if solution.parameters:
         out += ["**Parameters:** " + ", ".join(f"`{k} = {inline(v) if not isinstance(v, str) else v}`"
                                                for k, v in solution.parameters.items()), ""]
+    if solution.inputs:
+        out += [f"**`--values` takes** {inputs_text(solution.inputs)}", ""]
     if solution.assumptions:
         out += ["**Assumptions**", ""] + [f"- {a}" for a in solution.assumptions] + [""]
     out += ["**Derivation**", ""]

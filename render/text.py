@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
+from derivations.core.evaluate import inputs_text
 from derivations.core.model import CheckResult, Solution
 from derivations.calculus.printing import inline
 from derivations.render.pretty import pretty_equation
@@ -34,6 +35,9 @@ def solution_text(solution: Solution, results: list[CheckResult], numbers: dict[
     if solution.parameters:
         out.append("Parameters: " + ", ".join(f"{k} = {inline(v) if not isinstance(v, str) else v}"
                                               for k, v in solution.parameters.items()))
+        out.append("")
+    if solution.inputs:
+        out.append(_wrap(f"--values takes {inputs_text(solution.inputs)}"))
         out.append("")
     if solution.assumptions:
         out.append("Assumptions")

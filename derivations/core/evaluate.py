@@ -74,6 +74,15 @@ def conform(values: dict[str, Any], shapes: dict[str, tuple]) -> dict[str, Any]:
     return {**sizes, **known}
 
 
+def inputs_text(shapes: dict[str, tuple]) -> str:
+    """What ``--values`` takes, for the renderers: ``x: n×1, W: m×n, y: a number``; names
+    that are all numbers as one list."""
+    if not any(shapes.values()):
+        return f"the numbers {', '.join(shapes)}"
+    text = ", ".join(f"{name}: {'×'.join(map(str, shape)) if shape else 'a number'}" for name, shape in shapes.items())
+    return text + " (a flat list fills a column or row)"
+
+
 def _shape_text(shape: tuple) -> str:
     if not shape:
         return "a number"
