@@ -84,6 +84,10 @@ HOSTILE_SETTINGS = [
     ("hw3/problem2", "x0=" + "(" * 400 + "1" + ")" * 400, "longer than"),
     ("hw3/problem3", "hidden_width=10^9", "an integer"),
     ("hw3/problem3", "hidden_width=" + "9" * 5000, "an integer"),
+    ("midterm/problem3", "height=10^9", "an integer from 4 to 256"),
+    ("a1/problem1", "digits=100000", "an integer"),
+    ("a1/problem1", "eta_a=10^300", "exponent"),
+    ("hw3/problem4", "income_range=10^5000", "exponent"),
 ]
 
 
@@ -132,3 +136,9 @@ def test_parsing_a_huge_power_neither_hangs_nor_allocates():
         with pytest.raises(UserError):
             parse_expression(text, {"x": x})
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100_000  # kB
+
+
+@pytest.mark.parametrize("x0", ["exp(-1)", "pi", "sqrt(2)", "1/3"])
+def test_exact_irrational_settings_pass_their_checks(x0):
+    run = cli("solve", "hw3/problem2", "--set", f"x0={x0}")
+    assert run.code == 0, run.out[-2000:]

@@ -83,6 +83,11 @@ def test_sheet_names_the_problems_it_poses_that_the_catalogue_lacks(tmp_path, ca
     assert run.code == 0 and "hw3/problem99, not in the catalogue yet" in run.out
 
 
+def test_every_posed_problem_is_in_the_catalogue():
+    assert [pid for sheet in problems.SHEETS for pid in registry.missing_from_sheet(sheet)] == []
+    assert len(registry.problem_ids()) == 18
+
+
 def test_unknown_sheet_is_a_user_error(tmp_path):
     assert_user_error(cli("sheet", "hw33", "--out", str(tmp_path)), "unknown sheet", "hw3")
 

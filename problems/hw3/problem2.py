@@ -80,7 +80,7 @@ def solve(p, sol):
               lambda a: scalar_derivative_error(y_of_x, elementary(a["dy_dx"]), x, points), 1e-20)
     sol.check("dy/dx at x0 vs finite differences of σ(2x + 1)",
               lambda a: scalar_derivative_error(y_of_x, elementary(sp.sympify(a["dy_dx_at_x0"])), x,
-                                                [{x: float(p["x0"])}]), 1e-20)
+                                                [{x: p["x0"]}]), 1e-20)  # exact x0: no float rounding
 
 
 PROBLEM = Problem(

@@ -226,9 +226,9 @@ PROBLEM = Problem(
     ),
     solve_fn=solve,
     params=(
-        Param("height", 32, "input height in pixels", kind="int", minimum=4),
-        Param("width", 32, "input width in pixels", kind="int", minimum=4),
-        Param("channels", 3, "input channels", kind="int", minimum=1),
+        Param("height", 32, "input height in pixels", kind="int", minimum=4, maximum=256),
+        Param("width", 32, "input width in pixels", kind="int", minimum=4, maximum=256),
+        Param("channels", 3, "input channels", kind="int", minimum=1, maximum=64),
         Param("classes", 10, "classes of the softmax classifier", kind="int", minimum=1),
         Param("classifier_bias", True, "whether the softmax layer has a bias per class", kind="bool"),
     ),
