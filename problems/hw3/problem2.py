@@ -63,7 +63,7 @@ def solve(p, sol):
     sol.step("The backward pass from y needs these forward values cached: "
              + ", ".join(inline(v) for v in graph.cached_values(y)) + ".")
     sol.answer("dy_dz", sp.Derivative(y, z), graph.derivative(y, z),
-               text="dy/dz = 0: no path in the graph leads from z to y (y depends on x only through h), because "
+               text="No path in the graph leads from z to y (y depends on x only through h), because "
                     "z is a leaf. Reading y as a function of z through x = ±√z instead gives dy_dz_through_x.")
     sol.answer("dy_dz_through_x", ratio, through_x, check=ThroughX())
     sol.answer("dy_dx", sp.Derivative(y, x), graph.in_terms_of_inputs(dydx))
