@@ -8,7 +8,6 @@ import numpy as np
 import sympy as sp
 
 from derivations.core.errors import UserError
-from derivations.calculus.matrix_calculus import numeric
 from derivations.core.model import Solution
 
 
@@ -136,6 +135,8 @@ def evaluate(expr: sp.Basic, known: dict[str, Any]) -> Any:
     missing = [n for n in needed if n not in known]
     if missing:
         raise UserError(f"--values is missing {', '.join(missing)} for answer formula {expr}")
+    from derivations.calculus.matrix_calculus import numeric  # here: the renderers import this module
+
     try:
         with np.errstate(all="raise"):
             result = numeric(expr, known)
