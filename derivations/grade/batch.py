@@ -1,0 +1,95 @@
+"""Grading a class: one row per student (score, each answer's status, diagnosis and note) and a
+per-question histogram of diagnoses. Answers that several students share are graded once."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+
+from derivations.core.errors import UserError
+from derivations.grade.grader import Grader, Report, Verdict
+
+
+def grade_batch(grader: Grader, submissions: list, weights: dict[str, float] | None = None):
+    """``[(student, answers or UserError)]`` -> ``(questions, [(student, Report or UserError)])``.
+    The questions are every answer name any student gave, in the solution's order; a question a
+    student left out is graded "missing" (no credit)."""
+    given = {name for _, answers in submissions if isinstance(answers, dict) for name in answers}
+    order = list(grader.answers)
+    questions = sorted(given, key=lambda n: (order.index(n) if n in order else len(order), n))
+    results = []
+    for student, answers in submissions:
+        if isinstance(answers, UserError):
+            results.append((student, answers))
+            continue
+        report = Report(grader.problem.id)
+        for name in questions:
+            weight = answers[name][1] if name in answers else 1.0
+            weight = (weights or {}).get(name, weight)
+            if name in answers:
+                report.verdicts.append(grader.grade(name, answers[name][0], weight))
+            else:
+                report.verdicts.append(Verdict(name, "missing", 0.0, "missing", "No answer given.", "missing",
+                                               weight=weight))
+        results.append((student, report))
+    return questions, results
+
+
+def rows(questions, results) -> list[dict]:
+    """The table: a row per student with the score and, per question, status, credit, diagnosis, note."""
+    out = []
+    for student, report in results:
+        row = {"student": student}
+        if isinstance(report, UserError):
+            row.update({"score": "", "error": str(report)})
+        else:
+            row.update({"score": round(report.score, 4), "error": ""})
+            for verdict in report.verdicts:
+                row.update({f"{verdict.name}:status": verdict.status, f"{verdict.name}:credit": verdict.credit,
+                            f"{verdict.name}:diagnosis": verdict.tag, f"{verdict.name}:note": verdict.note})
+        out.append(row)
+    return out
+
+
+def histogram(questions, results) -> dict[str, Counter]:
+    """question -> Counter of diagnosis tags over the class."""
+    counts = {q: Counter() for q in questions}
+    for _, report in results:
+        if isinstance(report, Report):
+            for verdict in report.verdicts:
+                counts[verdict.name][verdict.tag] += 1
+    return counts
+
+
+def histogram_text(counts: dict[str, Counter]) -> str:
+    """The histogram as a text table: a row per question, a column per diagnosis seen."""
+    tags = sorted({t for c in counts.values() for t in c}, key=_tag_order)
+    header = ["question", *tags]
+    table = [[q, *(str(c.get(t, 0)) for t in tags)] for q, c in counts.items()]
+    widths = [max(len(r[i]) for r in [header] + table) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in [header] + table)
+
+
+def _tag_order(tag: str):
+    from derivations.grade.diagnoses import RULES
+
+    fixed = ["exact", "equivalent-form", *(r.tag for r in RULES), "no-diagnosis", "not-evaluable", "invalid", "missing"]
+    return (fixed.index(tag) if tag in fixed else len(fixed), tag)
+
+
+def to_csv(table: list[dict]) -> str:
+    fields = list(dict.fromkeys(k for row in table for k in row))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows(table)
+    return buffer.getvalue()
+
+
+def to_json(problem: str, questions, results, counts) -> str:
+    return json.dumps({"problem": problem, "questions": questions,
+                       "students": [{"student": s, **({"error": str(r)} if isinstance(r, UserError) else r.as_dict())}
+                                    for s, r in results],
+                       "histogram": {q: dict(c) for q, c in counts.items()}}, ensure_ascii=False, indent=1)
