@@ -39,7 +39,8 @@ def test_truncated_bad_magic_and_corrupt_gzip_are_clear_errors(tmp_path):
     with pytest.raises(UserError, match="not an IDX file"):
         read_idx(tmp_path / "m")
     gz = tmp_path / "c.gz"
-    gz.write_bytes(gzip.compress(np.random.default_rng(0).bytes(1000))[:300])
+    noise = np.random.default_rng(0).integers(0, 256, (10, 10, 10), dtype=np.uint8)
+    gz.write_bytes(write_idx(tmp_path / "c.gz", noise).read_bytes()[:300])     # cut inside the stream
     with pytest.raises(UserError, match="corrupt gzip"):
         read_idx(gz)
 
@@ -135,4 +136,16 @@ def test_download_with_a_wrong_checksum_keeps_nothing(tmp_path):
     dest = tmp_path / "out" / "file.gz"
     with pytest.raises(UserError, match="checksum mismatch"):
         download([src.as_uri()], dest, {"sha256": "0" * 64}, progress=False)
-    assert not dest.exists() and not list(dest.parent.iterdir())
+    assert not dest.parent.exists()          # nor the folder the download created
+
+
+def test_a_failed_download_leaves_no_empty_folders(tmp_path):
+    from derivations.backend.datasets.download import DownloadError, download
+    dest = tmp_path / "data" / "mnist" / "file.gz"
+    with pytest.raises(DownloadError):
+        download([(tmp_path / "missing.gz").as_uri()], dest, {}, progress=False)
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(DownloadError):
+        download([(tmp_path / "missing.gz").as_uri()], tmp_path / "kept" / "x" / "f.gz", {}, progress=False)
+    assert [p.name for p in tmp_path.iterdir()] == ["kept"] and not list((tmp_path / "kept").iterdir())

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from derivations.backend.datasets.cache import ENV_VAR, resolve_data_dir
-from derivations.backend.datasets.download import DownloadError, download, verify_checksums
+from derivations.backend.datasets.download import DownloadError, download, file_digests, verify_checksums
 from derivations.backend.datasets.idx import read_idx
 from derivations.core.errors import UserError
 
@@ -149,6 +149,30 @@ def _checksums_for(spec: DatasetSpec, role: str, path: Path) -> dict[str, str]:
     raise AssertionError(path)
 
 
+def _verify(spec: DatasetSpec, role: str, path: Path) -> None:
+    """Check ``path`` against its official checksum; when it is another known file (MNIST's
+    under Fashion-MNIST's name, a test split as a train split), say which instead of "corrupt"."""
+    try:
+        verify_checksums(path, _strongest(_checksums_for(spec, role, path)))
+    except UserError:
+        known = identify(path)
+        if known is None:
+            raise
+        raise UserError(f"{path} is {known}, not {spec.title}'s {path.name}; pass --data-dir a folder "
+                        f"holding {spec.title}'s files (or {spec.name}/ inside)") from None
+
+
+def identify(path: Path) -> str | None:
+    """Which official file ``path`` is (e.g. "MNIST's train-images-idx3-ubyte.gz"), by checksum."""
+    digests = file_digests(path, ("md5", "sha256"))
+    for other in SPECS.values():
+        for f in other.files.values():
+            for filename, checksums in f.candidates():
+                if any(digests[k] == v for k, v in checksums.items()):
+                    return f"{other.title}'s {filename}"
+    return None
+
+
 def fetch(spec: DatasetSpec, data_dir=None, *, download_missing: bool = True,
           progress: bool = True) -> dict[str, Path]:
     """Locate the dataset's files, downloading the missing ones into the data folder."""
@@ -186,7 +210,7 @@ def load(name: str = "mnist", data_dir=None, *, download_missing: bool = True,
     arrays = {}
     for role, path in paths.items():
         if verify:
-            verify_checksums(path, _strongest(_checksums_for(spec, role, path)))
+            _verify(spec, role, path)
         arrays[role] = read_idx(path, expect_ndim=3 if role.endswith("images") else 1)
     for split in ("train", "test"):
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
