@@ -23,6 +23,13 @@ def default_cache_dir() -> Path:
     return Path(base) / "derivations"
 
 
+def check_data_dir(data_dir) -> None:
+    """Refuse a ``--data-dir`` that is given but is not a folder (before any work starts)."""
+    from derivations.core.errors import UserError
+    if data_dir is not None and not Path(data_dir).expanduser().is_dir():
+        raise UserError(f"--data-dir {data_dir} is not a folder")
+
+
 def resolve_data_dir(data_dir=None) -> tuple[Path, str]:
     """The data folder and where it came from (``--data-dir``, the env var, or the cache)."""
     if data_dir:

@@ -114,17 +114,27 @@ def resolve(args) -> dict:
         (0 <= args.label_smoothing < 1, f"--label-smoothing must be in [0, 1), got {args.label_smoothing}"),
         (args.weight_decay >= 0, f"--weight-decay must be ≥ 0, got {args.weight_decay}"),
         (0 <= args.translate <= 8, f"--translate must be between 0 and 8 pixels, got {args.translate}"),
-        (args.threads is None or args.threads >= 1, f"--threads must be ≥ 1, got {args.threads}"),
+        (args.seed >= 0, f"--seed must be ≥ 0, got {args.seed}"),
+        (args.train_limit is None or args.train_limit >= 1, f"--train-limit must be ≥ 1, got {args.train_limit}"),
+        (args.max_steps is None or args.max_steps >= 1, f"--max-steps must be ≥ 1, got {args.max_steps}"),
         (not args.resume or args.out, "--resume needs --out DIR (the folder holding checkpoint.npz)"),
     ]
     for ok, message in checks:
         if not ok:
             raise UserError(message)
-    if args.data_dir is not None:
-        from pathlib import Path
-        if not Path(args.data_dir).expanduser().is_dir():
-            raise UserError(f"--data-dir {args.data_dir} is not a folder")
+    check_common(args)
     return cfg
+
+
+def check_common(args) -> None:
+    """The options ``train cifar-cnn`` and ``evaluate cifar-cnn`` share."""
+    from derivations.backend.datasets.cache import check_data_dir
+    from derivations.core.errors import UserError
+    if args.threads is not None and args.threads < 1:
+        raise UserError(f"--threads must be ≥ 1, got {args.threads}")
+    if args.test_limit is not None and args.test_limit < 1:
+        raise UserError(f"--test-limit must be ≥ 1, got {args.test_limit}")
+    check_data_dir(args.data_dir)
 
 
 # -- data ----------------------------------------------------------------------------------
@@ -402,9 +412,7 @@ def run(args) -> int:
     if cfg["train_limit"]:
         keep = np.random.default_rng(cfg["seed"] + 3).permutation(len(train_x))[:cfg["train_limit"]]
         train_x, train_y = train_x[keep], train_y[keep]
-    test_x, test_y = data.test_images, data.test_labels
-    if args.test_limit:
-        test_x, test_y = test_x[:args.test_limit], test_y[:args.test_limit]
+    test_x, test_y = data.test_images[:args.test_limit], data.test_labels[:args.test_limit]
     b = cfg["batch_size"]
     steps_per_epoch = len(train_x) // b                  # drop the last partial batch (BN needs it full)
     if steps_per_epoch < 1:

@@ -85,14 +85,16 @@ def validate(args) -> None:
         (args.shift is None or 0 <= args.shift <= 8, f"--shift must be between 0 and 8 pixels, got {args.shift}"),
         (args.train_limit is None or args.train_limit >= 1, f"--train-limit must be ≥ 1, got {args.train_limit}"),
         (args.threads >= 0, f"--threads must be ≥ 0, got {args.threads}"),
+        (args.seed >= 0, f"--seed must be ≥ 0, got {args.seed}"),
     ]
     for ok, message in checks:
         if not ok:
             raise UserError(message)
     _parse_hidden(args.hidden)
     from pathlib import Path
-    if args.data_dir is not None and not Path(args.data_dir).expanduser().is_dir():
-        raise UserError(f"--data-dir {args.data_dir} is not a folder")
+
+    from derivations.backend.datasets.cache import check_data_dir
+    check_data_dir(args.data_dir)
     if args.out is not None:
         try:
             Path(args.out).mkdir(parents=True, exist_ok=True)

@@ -33,18 +33,18 @@ def _cifar_cnn(args) -> int:
     from derivations.backend.nn.cnn import CifarCNN
     from derivations.backend.nn.memory import reuse_freed_memory
     from derivations.backend.nn.threads import set_layer_threads
-    from derivations.backend.tasks.cifar_cnn import evaluate
+    from derivations.backend.tasks.cifar_cnn import check_common, evaluate
+    from derivations.core.errors import UserError
 
+    check_common(args)
     reuse_freed_memory()
-    if args.threads is not None and args.threads < 1:
-        from derivations.core.errors import UserError
-        raise UserError(f"--threads must be ≥ 1, got {args.threads}")
     set_layer_threads(args.threads or os.cpu_count() or 1)
     model = CifarCNN.load(args.model)
+    if model.config["classes"] != len(cifar10.CLASSES):
+        raise UserError(f"{args.model}: a model of {model.config['classes']} classes cannot be evaluated "
+                        f"on CIFAR-10's {len(cifar10.CLASSES)}")
     data = cifar10.load(args.data_dir, download_missing=not args.no_download, progress=not args.no_progress)
-    x, y = data.test_images, data.test_labels
-    if args.test_limit:
-        x, y = x[:args.test_limit], y[:args.test_limit]
+    x, y = data.test_images[:args.test_limit], data.test_labels[:args.test_limit]
     print(f"{model.label} from {args.model} on {len(x)} CIFAR-10 test images ({data.source.name})")
     for level, name in ((0, "no TTA"), (1, "mirror TTA"), (2, "mirror + translate TTA")):
         start = time.perf_counter()
