@@ -110,3 +110,19 @@ def test_smoke_fast_network_learns_on_real_cifar10_slice():
     assert np.mean(losses[-10:]) < np.mean(losses[:10]) - 0.05
     _, accuracy, _ = evaluate(trainer.model, test_x, test_y)
     assert accuracy > 0.2, accuracy
+
+
+def test_checkpoint_with_arrays_of_other_shapes_is_a_user_error(tiny_cifar, tmp_path, capsys):  # noqa: F811
+    folder, _ = tiny_cifar
+    out = tmp_path / "run"
+    assert train(folder, out, "--epochs", "2", "--max-steps", "5") == 0
+    with np.load(out / "checkpoint.npz") as data:
+        arrays = {k: data[k] for k in data.files}
+    name = next(k for k in arrays if k.startswith("ema/"))
+    arrays[name] = np.zeros(3, arrays[name].dtype)
+    with open(out / "checkpoint.npz", "wb") as f:
+        np.savez(f, **arrays)
+    capsys.readouterr()
+    assert train(folder, out, "--epochs", "2", "--resume") == 2
+    err = capsys.readouterr().err
+    assert f"{name} has shape (3,), expected" in err and len(err.strip().splitlines()) == 1

@@ -396,3 +396,11 @@ def test_frozen_whitening_skips_only_the_unused_backward():
     assert not np.any(whiten_bias_grad)          # never touched when frozen (zero from construction)
     for name in grads[0]:
         np.testing.assert_array_equal(grads[0][name], grads[1][name], err_msg=name)
+
+
+@pytest.mark.parametrize("options", [dict(widths=(8, 16, 16)), dict(widths=(4, 6, 5), whiten_kernel=3, classes=7),
+                                     dict(widths=(3, 3, 3), whiten_kernel=1, frozen_bn_scale=False)])
+def test_state_shapes_from_the_configuration_match_the_built_network(options):
+    from derivations.backend.nn.cnn import CifarCNN, state_shapes
+    net = CifarCNN(**options)
+    assert state_shapes(**net.config) == {name: a.shape for name, a in net.state().items()}

@@ -84,7 +84,7 @@ def test_loading_a_missing_or_corrupt_model_is_a_user_error(tmp_path):
         MLP.load(tmp_path / "nothing.npz")
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a zip")
-    with pytest.raises(UserError, match="not a readable .npz"):
+    with pytest.raises(UserError, match="not a .npz file"):
         MLP.load(bad)
 
 
@@ -174,3 +174,9 @@ def test_blas_thread_count_can_be_set_at_run_time():
 def test_labels_outside_the_classes_are_a_clear_error():
     with pytest.raises(LayerInputError, match=r"labels must lie in 0…2 for 3 classes, got 0…3"):
         SoftmaxCrossEntropy().forward(np.zeros((2, 3)), np.array([0, 3]))
+
+
+@pytest.mark.parametrize("hiddens, dropout", [([], 0.0), ([5], 0.0), ([5, 7], 0.3)])
+def test_state_shapes_from_the_configuration_match_the_built_network(hiddens, dropout):
+    mlp = MLP(6, 4, hiddens, "relu", dropout=dropout)
+    assert MLP.state_shapes(**mlp.config) == {name: p.data.shape for name, p in mlp.named_parameters()}

@@ -30,6 +30,7 @@ import numpy as np
 
 from derivations.backend.datasets.cache import ENV_VAR, default_cache_dir, resolve_data_dir
 from derivations.backend.datasets.download import DownloadError, download, verify_checksums
+from derivations.backend.errors import brief
 from derivations.core.errors import UserError
 
 OFFICIAL_NAME = "cifar-10-python.tar.gz"
@@ -42,6 +43,7 @@ EXPECTED_PER_CLASS = {"train": 5000, "test": 1000}   # of a complete archive
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 CACHE_VERSION = 2                 # 2: JPEG splits shuffled (1 kept the archive's class order)
 SHUFFLE_SEED = 2009
+MAX_JPEG_BYTES = 1 << 16          # the copy's 32×32 JPEGs are 1–2 kB each
 HINT = (f"pass --data-dir DIR (a folder holding {OFFICIAL_NAME} or {JPEG_NAME}, e.g. "
         f"../shared/datasets) or set ${ENV_VAR}")
 
@@ -87,12 +89,9 @@ def load(data_dir=None, *, download_missing: bool = True, progress: bool = True,
                             f"({str(err).split(';')[0]}); {HINT}") from None
     cached = cache_path(archive)
     if use_cache and cached.is_file():
-        try:
-            with np.load(cached, allow_pickle=False) as data:
-                arrays = {k: data[k] for k in ("train_images", "train_labels", "test_images", "test_labels")}
+        arrays = read_cache(cached)
+        if arrays is not None:
             return Cifar10(**arrays, classes=CLASSES, source=archive, cache=cached)
-        except (OSError, ValueError, KeyError):
-            pass                                             # a broken cache is rebuilt
     if verify:
         # The JPEG copy's checksum is known for the shared file only; another archive of the
         # same layout (a subset, a re-pack) is checked by its structure while decoding.
@@ -101,7 +100,7 @@ def load(data_dir=None, *, download_missing: bool = True, progress: bool = True,
         try:
             verify_checksums(archive, checksums)
         except UserError as err:
-            raise UserError(f"{err} (found via {origin}; {HINT})") from None
+            raise UserError(f"{err} (found via {origin})") from None
     reader = read_official if archive.name == OFFICIAL_NAME else read_jpeg_tar
     arrays = reader(archive, progress=progress)
     if not use_cache:
@@ -114,8 +113,28 @@ def load(data_dir=None, *, download_missing: bool = True, progress: bool = True,
     return Cifar10(**arrays, classes=CLASSES, source=archive, cache=cached)
 
 
+def read_cache(path: Path) -> dict[str, np.ndarray] | None:
+    """The decoded arrays cached at ``path``, or None when the file is not a complete, consistent
+    cache (it is then rebuilt): uint8 (n, 32, 32, 3) images and int64 labels in 0–9 per split."""
+    from derivations.backend.nn.checkpoint import NpzFile
+    arrays = {}
+    try:
+        with NpzFile(path, "cache") as data:
+            for split in ("train", "test"):
+                shape, _ = data.header(f"{split}_images")
+                if len(shape) != 4 or shape[1:] != (32, 32, 3):
+                    return None
+                arrays[f"{split}_images"] = data.read(f"{split}_images", shape, np.uint8)
+                arrays[f"{split}_labels"] = labels = data.read(f"{split}_labels", shape[:1], np.int64)
+                if labels.size and (labels.min() < 0 or labels.max() >= len(CLASSES)):
+                    return None
+    except UserError:
+        return None
+    return arrays
+
+
 def _corrupt(archive: Path, what: str) -> UserError:
-    return UserError(f"{archive}: corrupt or not a CIFAR-10 archive ({what}); replace it, or {HINT}")
+    return UserError(f"{archive}: corrupt or not a CIFAR-10 archive ({what}); replace it or pass another --data-dir")
 
 
 def read_official(archive: Path, progress: bool = True) -> dict[str, np.ndarray]:
@@ -128,7 +147,7 @@ def read_official(archive: Path, progress: bool = True) -> dict[str, np.ndarray]
                 if name.startswith("data_batch_") or name == "test_batch":
                     batches[name] = pickle.load(tar.extractfile(member), encoding="bytes")
     except (tarfile.TarError, OSError, EOFError, pickle.UnpicklingError) as err:
-        raise _corrupt(archive, str(err)) from None
+        raise _corrupt(archive, brief(err)) from None
     wanted = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
     missing = [w for w in wanted if w not in batches]
     if missing:
@@ -152,7 +171,7 @@ def read_jpeg_tar(archive: Path, *, per_class: int | None = None, progress: bool
     the real data). ``expect_per_class`` (split → count) checks the full archive is complete;
     by default :data:`EXPECTED_PER_CLASS` is required unless ``per_class`` is given.
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
     from tqdm import tqdm
 
     images: dict[str, list] = {"train": [], "test": []}
@@ -173,15 +192,19 @@ def read_jpeg_tar(archive: Path, *, per_class: int | None = None, progress: bool
                 if per_class is not None and counts.get(key, 0) >= per_class:
                     continue
                 counts[key] = counts.get(key, 0) + 1
+                if counts[key] > EXPECTED_PER_CLASS[split]:
+                    raise _corrupt(archive, f"more than {EXPECTED_PER_CLASS[split]} {split}/{cls} images")
+                if member.size > MAX_JPEG_BYTES:
+                    raise _corrupt(archive, f"{member.name} is {member.size} bytes, too large for a 32×32 JPEG")
                 with Image.open(io.BytesIO(tar.extractfile(member).read())) as img:
+                    if img.size != (32, 32):             # checked before decoding anything
+                        raise _corrupt(archive, f"{member.name} is {img.size[0]}×{img.size[1]}, not 32×32")
                     pixels = np.asarray(img.convert("RGB"))
-                if pixels.shape != (32, 32, 3):
-                    raise _corrupt(archive, f"{member.name} is {pixels.shape}, not 32×32 RGB")
                 images[split].append(pixels)
                 labels[split].append(index[cls])
                 bar.update(1)
-    except (tarfile.TarError, OSError, EOFError, UnidentifiedImageError) as err:
-        raise _corrupt(archive, str(err)) from None
+    except (tarfile.TarError, OSError, EOFError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
+        raise _corrupt(archive, brief(err)) from None
     if expect_per_class is None and per_class is None:
         expect_per_class = EXPECTED_PER_CLASS
     for split in ("train", "test"):

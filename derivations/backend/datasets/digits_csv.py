@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from derivations.backend.errors import brief
 from derivations.core.errors import UserError
 
 FILENAMES = {"train": "mnist_train.csv", "test": "mnist_test.csv"}
@@ -42,7 +43,7 @@ def read_digits_csv(path) -> tuple[np.ndarray, np.ndarray]:
             warnings.simplefilter("ignore", UserWarning)     # "input contained no data"
             rows = np.loadtxt(path, delimiter=",", dtype=np.uint8, skiprows=skip, ndmin=2)
     except (ValueError, UnicodeDecodeError) as err:
-        _raise_first_bad_line(path, skip, fallback=str(err))
+        _raise_first_bad_line(path, skip, fallback=brief(err))
     if rows.shape[0] == 0:
         raise UserError(f"{path}: no data rows")
     if rows.shape[1] != FIELDS or rows[:, 0].max() > 9:
@@ -72,7 +73,11 @@ def write_digits_csv(path, images: np.ndarray, labels: np.ndarray) -> Path:
 def _has_header(path: Path) -> bool:
     with open(path, "rb") as f:
         first = f.readline().split(b",", 1)[0].strip()
-    return bool(first) and not first.lstrip(b"+-").isdigit()
+    try:
+        float(first)             # a number, even "3.0", is data (then reported if not an integer)
+    except ValueError:
+        return bool(first)
+    return False
 
 
 def _raise_first_bad_line(path: Path, skip: int, fallback: str):
@@ -98,7 +103,7 @@ def _line_problem(line: str) -> str | None:
         try:
             value = int(text)
         except ValueError:
-            return f"{what} is {text.strip()!r}, not an integer"
+            return f"{what} is {brief(repr(text.strip()), 40)}, not an integer"
         if not 0 <= value <= limit:
             return f"{what} is {value}, outside 0–{limit}"
     return None

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -186,18 +187,7 @@ class CifarCNN(Layer):
 
     def layerspec(self) -> list:
         """The body as :mod:`derivations.calculus.layerspec` records, one per layer."""
-        out = []
-        for layer in self.body:
-            if isinstance(layer, Conv2d):
-                out.append(ls.Conv(layer.kernel_size[0], layer.out_channels, padding=layer.padding[0],
-                                   bias=layer.b is not None))
-            elif isinstance(layer, MaxPool2d):
-                out.append(ls.Pool(layer.kernel_size[0]))
-            elif isinstance(layer, BatchNorm2d):
-                out.append(ls.BatchNorm())
-            else:
-                out.append(ls.Activation("gelu"))
-        return out
+        return body_spec(self.config["widths"], self.config["whiten_kernel"])
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return self.head.forward(self.body.forward(x))
@@ -260,34 +250,95 @@ class CifarCNN(Layer):
         with open(path, "wb") as f:
             np.savez(f, **arrays)
 
-    def load_state(self, data, source: str = "model") -> None:
-        from derivations.core.errors import UserError
-        wanted = self.state()
-        missing = sorted(set(wanted) - set(data.files))
-        if missing:
-            raise UserError(f"{source}: not a checkpoint of this network (missing {', '.join(missing[:3])})")
-        for name, array in wanted.items():
-            saved = data[name]
-            if saved.shape != array.shape:
-                raise UserError(f"{source}: {name} has shape {saved.shape}, this network expects "
-                                f"{array.shape} (saved with other widths?)")
-            array[...] = saved
+    def load_state(self, data, prefix: str = "") -> None:
+        """Copy the arrays of an open :class:`~derivations.backend.nn.checkpoint.NpzFile`
+        (named ``prefix`` + dotted name) into this network."""
+        from derivations.backend.nn.checkpoint import copy_arrays
+        copy_arrays(data, self.state(), prefix)
 
     @classmethod
     def load(cls, path) -> CifarCNN:
-        from derivations.core.errors import UserError
-        from derivations.backend.nn.checkpoint import CONFIG_KEY, _open
-        with _open(path) as data:
-            if CONFIG_KEY not in data.files:
-                raise UserError(f"{path}: no model configuration stored; not a derivations model")
-            config = json.loads(str(data[CONFIG_KEY]))
-            if config.pop("class", None) != cls.__name__:
-                raise UserError(f"{path}: not a {cls.__name__} model")
-            known = {k: config[k] for k in ("widths", "classes", "whiten_kernel", "bn_momentum", "bn_eps",
-                                            "frozen_bn_scale", "scaling_factor", "gelu", "init") if k in config}
-            model = cls(**known, dtype=np.dtype(config.get("dtype", "float32")))
-            model.load_state(data, str(path))
+        """The network saved at ``path``. Its stored configuration is checked field by field,
+        and the shapes it implies against the stored arrays' headers, before anything is built."""
+        from derivations.backend.nn.checkpoint import NpzFile, StoredConfig, check_memory
+        with NpzFile(path) as data:
+            options = cls.options_from_config(StoredConfig.read(data, cls.__name__))
+            dtype = np.dtype(options["dtype"])
+            data.check_shapes(state_shapes(**options), dtype)
+            check_memory(path, evaluation_bytes(options["widths"], options["whiten_kernel"], dtype),
+                         f"evaluating this {'/'.join(map(str, options['widths']))} network")
+            model = cls(**options)
+            model.load_state(data)
         return model
+
+    @staticmethod
+    def options_from_config(config) -> dict:
+        """Constructor options from a stored configuration (a ``StoredConfig``), each field
+        type- and range-checked, and the whitening kernel checked to fit the 32×32 images."""
+        from derivations.core.errors import UserError
+        options = dict(widths=config.integers("widths", 1, MAX_WIDTH, (3, 3)),
+                       classes=config.integer("classes", 1, MAX_WIDTH, 10),
+                       whiten_kernel=config.integer("whiten_kernel", 1, 32, 2),
+                       bn_momentum=config.number("bn_momentum", 0.0, 1.0, 0.4),
+                       bn_eps=config.number("bn_eps", 1e-30, 1.0, 1e-12),
+                       frozen_bn_scale=config.flag("frozen_bn_scale", True),
+                       scaling_factor=config.number("scaling_factor", -1e6, 1e6, 1 / 9),
+                       gelu=config.choice("gelu", ("tanh", "none", "sigmoid"), "tanh"),
+                       init=config.choice("init", ("airbench", "he"), "airbench"),
+                       dtype=config.choice("dtype", ("float32", "float64"), "float32"))
+        try:
+            final = ls.output_shapes(IMAGE_SHAPE, body_spec(options["widths"], options["whiten_kernel"]))[-1]
+        except ValueError as err:
+            final = str(err)
+        if final != (1, 1, options["widths"][2]):
+            raise UserError(f"{config.source}: stored configuration: whiten_kernel {options['whiten_kernel']} "
+                            f"does not reduce a 32×32 image to 1×1 ({final})")
+        return options
+
+
+IMAGE_SHAPE = (32, 32, 3)
+MAX_WIDTH = 1 << 16         # a bound on a stored configuration; the file must also hold the weights
+EVAL_BATCH = 500            # images per forward pass in evaluation (tasks.cifar_cnn.predict_logits)
+
+
+def body_spec(widths, whiten_kernel: int = 2) -> list:
+    """The body's layers as :mod:`derivations.calculus.layerspec` records, from the sizes alone."""
+    block = [ls.Conv(3, None, padding=1, bias=False), ls.Pool(2), ls.BatchNorm(), ls.Activation("gelu"),
+             ls.Conv(3, None, padding=1, bias=False), ls.BatchNorm(), ls.Activation("gelu")]
+    spec = [ls.Conv(whiten_kernel, 2 * 3 * whiten_kernel ** 2), ls.Activation("gelu")]
+    for width in widths:
+        spec += [replace(r, out_channels=int(width)) if isinstance(r, ls.Conv) else r for r in block]
+    return spec + [ls.Pool(3)]
+
+
+def state_shapes(widths, whiten_kernel: int = 2, classes: int = 10, frozen_bn_scale: bool = True, **_) -> dict:
+    """Every array :meth:`CifarCNN.state` holds, by name, with its shape, without building it."""
+    shapes, channels = {}, IMAGE_SHAPE[2]
+    for i, record in enumerate(body_spec(widths, whiten_kernel)):
+        name = f"body.layers.{i}"
+        if isinstance(record, ls.Conv):
+            k = record.kernel
+            shapes[f"{name}.W"] = (k, k, channels, record.out_channels)
+            if record.bias:
+                shapes[f"{name}.b"] = (record.out_channels,)
+            channels = record.out_channels
+        elif isinstance(record, ls.BatchNorm):
+            for key in ("beta", "running_mean", "running_var") + (() if frozen_bn_scale else ("gamma",)):
+                shapes[f"{name}.{key}"] = (channels,)
+    shapes["head.layers.1.W"] = (classes, channels)
+    return shapes
+
+
+def evaluation_bytes(widths, whiten_kernel: int, dtype) -> int:
+    """About the memory evaluation needs: the weights, every layer's output for one batch of
+    :data:`EVAL_BATCH` images, and the largest im2col matrix."""
+    spec = body_spec(widths, whiten_kernel)
+    shapes = ls.output_shapes(IMAGE_SHAPE, spec)
+    inputs = [IMAGE_SHAPE, *shapes[:-1]]
+    columns = max(math.prod(o[:2]) * r.kernel ** 2 * i[2] for r, i, o in zip(spec, inputs, shapes)
+                  if isinstance(r, ls.Conv))
+    weights = sum(math.prod(s) for s in state_shapes(widths, whiten_kernel).values())
+    return np.dtype(dtype).itemsize * (weights + EVAL_BATCH * (sum(math.prod(s) for s in shapes) + columns))
 
 
 def _walk_layers(layer):

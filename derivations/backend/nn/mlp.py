@@ -19,6 +19,9 @@ from derivations.backend.nn.layers import Dropout, Linear, Sequential
 from derivations.backend.nn.losses import SoftmaxCrossEntropy
 from derivations.backend.nn.optim import SGD, Optimizer
 
+MAX_WIDTH = 1 << 20     # bounds on a stored configuration; the file must also hold the weights
+MAX_DEPTH = 1000
+
 
 class MLP(Layer):
     def __init__(self, input_size: int, output_size: int, hiddens: Sequence[int] = (),
@@ -148,3 +151,25 @@ class MLP(Layer):
     def load(cls, path) -> MLP:
         from derivations.backend.nn.checkpoint import load_model
         return load_model(path)
+
+    @staticmethod
+    def options_from_config(config) -> dict:
+        """Constructor options from a stored configuration (a checkpoint's ``StoredConfig``),
+        every field type- and range-checked before anything is built."""
+        from derivations.backend.nn.activations import ACTIVATIONS
+        hiddens = config.integers("hiddens", 1, MAX_WIDTH, (0, MAX_DEPTH))
+        return dict(input_size=config.integer("input_size", 1, MAX_WIDTH),
+                    output_size=config.integer("output_size", 1, MAX_WIDTH), hiddens=hiddens,
+                    activations=config.choices("activations", [*ACTIVATIONS, "gelu-sigmoid"], len(hiddens)),
+                    dropout=config.number("dropout", 0.0, 0.99, 0.0),
+                    dtype=config.choice("dtype", ("float32", "float64")))
+
+    @staticmethod
+    def state_shapes(input_size: int, output_size: int, hiddens, dropout: float = 0.0, **_) -> dict:
+        """The parameter shapes an MLP of these sizes has, by name, without building it."""
+        sizes = [input_size, *hiddens, output_size]
+        shapes, index = {}, 0
+        for k, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            shapes[f"net.layers.{index}.W"], shapes[f"net.layers.{index}.b"] = (d_in, d_out), (d_out,)
+            index += 1 if k == len(hiddens) else 3 if dropout else 2     # Linear, activation, Dropout
+        return shapes

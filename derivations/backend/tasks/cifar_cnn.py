@@ -328,41 +328,67 @@ class Trainer:
             np.savez(f, **arrays)
         os.replace(tmp, path)
 
-    def restore(self, path) -> None:
-        import json
-
+    def restore(self, path, meta: dict) -> None:
+        """Continue from the checkpoint at ``path``, whose ``meta`` :func:`read_checkpoint` checked."""
+        from derivations.backend.errors import brief
+        from derivations.backend.nn.checkpoint import NpzFile, copy_arrays
         from derivations.core.errors import UserError
-        from derivations.backend.nn.checkpoint import _open
-        with _open(path) as data:
-            if "meta" not in data.files:
-                raise UserError(f"{path}: not a cifar-cnn checkpoint")
-            meta = json.loads(str(data["meta"]))
-            keys = ("widths", "batch_size", "epochs", "seed", "whiten", "lookahead", "train_limit")
-            differ = [k for k in keys if meta["cfg"].get(k) != self.cfg.get(k)]
-            if differ:
-                k = differ[0]
-                raise UserError(f"{path}: checkpoint has {k}={meta['cfg'].get(k)!r} but this run has "
-                                f"{k}={self.cfg.get(k)!r}; use the same options or another --out")
-            model = {k[6:]: data[k] for k in data.files if k.startswith("model/")}
-            self.model.load_state(_Files(model), str(path))
+        with NpzFile(path, "checkpoint") as data:
+            self.model.load_state(data, "model/")
             if self.ema is not None:
-                for k, v in self.ema.items():
-                    v[...] = data[f"ema/{k}"]
+                copy_arrays(data, self.ema, "ema/")
             for name, (opt, _) in self.groups.items():
                 for i, p in enumerate(opt.params):
                     key = f"opt/{name}/{i}"
-                    if key in data.files:
-                        opt.state[p]["v"] = data[key].copy()
-            self.epoch, self.step_count, self.history = meta["epoch"], meta["step"], meta["history"]
+                    if key in data:
+                        opt.state[p]["v"] = data.read(key, p.data.shape, p.data.dtype)
+        if meta["step"] != meta["epoch"] * self.steps_per_epoch:
+            raise UserError(f"{path}: the checkpoint's step {meta['step']} is not the end of its epoch "
+                            f"{meta['epoch']} ({self.steps_per_epoch} steps each)")
+        self.epoch, self.step_count, self.history = meta["epoch"], meta["step"], meta["history"]
+        try:
             self.rng.bit_generator.state = meta["rng"]
+        except (TypeError, ValueError, KeyError) as err:
+            raise UserError(f"{path}: the stored random-generator state is corrupt ({brief(err)})") from None
 
 
-class _Files(dict):
-    """A dict that answers ``.files`` like an open ``.npz``."""
+HISTORY_KEYS = ("epoch", "train_loss", "train_error", "test_loss", "test_error", "lr", "seconds",
+                "images_per_second")
+MAX_META = 1 << 24          # the meta record grows by one history row (~250 characters) per epoch
 
-    @property
-    def files(self):
-        return list(self)
+
+def read_checkpoint(path, cfg: dict) -> dict:
+    """The meta record of the cifar-cnn checkpoint at ``path``, each field checked, and its
+    configuration compared with this run's (read before the data, so a bad file fails fast)."""
+    import json
+
+    from derivations.backend.errors import brief
+    from derivations.backend.nn.checkpoint import NpzFile, StoredConfig
+    from derivations.core.errors import UserError
+    with NpzFile(path, "checkpoint") as data:
+        if "meta" not in data:
+            raise data.error("not a cifar-cnn checkpoint (no meta record)")
+        try:
+            meta = json.loads(data.text("meta", MAX_META))
+        except (ValueError, RecursionError) as err:
+            raise data.error(f"its meta record is not valid JSON ({brief(err)})") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("cfg"), dict):
+        raise UserError(f"{path}: not a cifar-cnn checkpoint (its meta record has no configuration)")
+    keys = ("widths", "batch_size", "epochs", "seed", "whiten", "lookahead", "train_limit")
+    differ = [k for k in keys if meta["cfg"].get(k) != cfg.get(k)]
+    if differ:
+        k = differ[0]
+        raise UserError(f"{path}: checkpoint has {k}={meta['cfg'].get(k)!r} but this run has "
+                        f"{k}={cfg.get(k)!r}; use the same options or another --out")
+    fields = StoredConfig(meta, path)
+    epoch = fields.integer("epoch", 0, cfg["epochs"])
+    fields.integer("step", 0, 1 << 62)
+    history = meta.get("history")
+    if (not isinstance(history, list) or len(history) != epoch
+            or not all(isinstance(row, dict) and all(type(row.get(k)) in (int, float) for k in HISTORY_KEYS)
+                       for row in history)):
+        raise UserError(f"{path}: the checkpoint's training history is corrupt")
+    return meta
 
 
 # -- outputs ---------------------------------------------------------------------------------
@@ -405,6 +431,12 @@ def run(args) -> int:
     from derivations.backend.tasks import _report
 
     cfg = resolve(args)
+    if args.resume:
+        ckpt = Path(args.out) / CHECKPOINT
+        if not ckpt.is_file():
+            from derivations.core.errors import UserError
+            raise UserError(f"--resume: no checkpoint at {ckpt}")
+        meta = read_checkpoint(ckpt, cfg)
     reuse_freed_memory()
     set_layer_threads(args.threads or os.cpu_count() or 1)
     data = cifar10.load(args.data_dir, download_missing=not args.no_download, progress=not args.no_progress)
@@ -423,11 +455,7 @@ def run(args) -> int:
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
     if args.resume:
-        ckpt = out / CHECKPOINT
-        if not ckpt.is_file():
-            from derivations.core.errors import UserError
-            raise UserError(f"--resume: no checkpoint at {ckpt}")
-        trainer.restore(ckpt)
+        trainer.restore(ckpt, meta)
         print(f"resumed from {ckpt} after epoch {trainer.epoch} (step {trainer.step_count})")
     p = cfg["translate"]
     padded = np.pad(train_x, ((0, 0), (p, p), (p, p), (0, 0)), mode="reflect") if p else train_x
