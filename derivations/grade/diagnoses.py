@@ -59,7 +59,7 @@ def _shape(attempt, arrays, value) -> str:
 def _transpose(attempt):
     key, arrays = attempt.key, attempt.arrays
     if key.arrays[0].ndim != 2 or key.arrays[0].shape[0] == key.arrays[0].shape[1] and \
-            close([k.T for k in key.arrays], key.arrays, key.tolerance):
+            close([k.T for k in key.arrays], key.arrays, attempt.tolerance, key.floor):
         return None
     if not attempt.matches([k.T for k in key.arrays]):
         return None
@@ -99,7 +99,7 @@ def _constant_factor(attempt):
     if mine is None:
         return None
     mine = np.concatenate([a.ravel() for a in mine])
-    usable = np.isfinite(key) & (np.abs(key) > 1e-9 * max(1.0, float(np.nanmax(np.abs(key)))))
+    usable = np.isfinite(key) & (np.abs(key) > 1e-9 * float(np.nanmax(np.abs(key))))
     if not usable.any():
         return None
     ratio = float(np.median(mine[usable] / key[usable]))

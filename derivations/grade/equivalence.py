@@ -150,9 +150,11 @@ def aligned(answer: list[np.ndarray], key: list[np.ndarray]) -> list[np.ndarray]
     return None
 
 
-def close(answer: list[np.ndarray], key: list[np.ndarray], tolerance: float) -> bool:
-    """Every entry within ``tolerance`` of the key, relative to the key's largest entry (and at
-    least absolute); entries where the key itself is undefined are skipped."""
+def close(answer: list[np.ndarray], key: list[np.ndarray], tolerance: float, floor: float = 1.0) -> bool:
+    """Every entry within ``tolerance`` of the key, relative to the key's largest entry or
+    ``floor`` if that is larger (1 for formulas in float64, whose tiny values carry rounding
+    noise; 0 for numbers, so 3e-12 is not "close" to −3e-12); entries where the key itself is
+    undefined are skipped."""
     answer = aligned(answer, key)
     if answer is None:
         return False
@@ -160,7 +162,7 @@ def close(answer: list[np.ndarray], key: list[np.ndarray], tolerance: float) -> 
         defined = np.isfinite(k)
         if not defined.any():
             continue
-        scale = max(1.0, float(np.max(np.abs(k[defined]))))
+        scale = max(floor, float(np.max(np.abs(k[defined]))), 1e-300)
         with np.errstate(invalid="ignore"):
             gap = np.abs(a[defined] - k[defined])
         if not np.all(gap <= tolerance * scale):
@@ -168,10 +170,11 @@ def close(answer: list[np.ndarray], key: list[np.ndarray], tolerance: float) -> 
     return True
 
 
-def error(answer: list[np.ndarray], key: list[np.ndarray]) -> float:
+def error(answer: list[np.ndarray], key: list[np.ndarray], floor: float = 1.0) -> float:
     """The largest gap relative to the key's scale, for a report; inf for a shape mismatch."""
     answer = aligned(answer, key)
     if answer is None:
         return math.inf
-    gaps = [float(np.nanmax(np.abs(a - k)) / max(1.0, float(np.nanmax(np.abs(k))))) for a, k in zip(answer, key)]
+    gaps = [float(np.nanmax(np.abs(a - k)) / max(floor, float(np.nanmax(np.abs(k))), 1e-300))
+            for a, k in zip(answer, key)]
     return max(gaps)

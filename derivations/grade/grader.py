@@ -78,6 +78,7 @@ class Key:
         constant = not is_matrix(self.value) and not any(
             getattr(v, "free_symbols", None) for v in _flat(self.value))
         self.tolerance = None if constant else FORMULA_TOLERANCE
+        self.floor = 0.0 if constant else 1.0
         self._evaluator, self._variants = evaluator, {}
 
     def variants(self, kind: str) -> list:
@@ -105,7 +106,7 @@ class Attempt:
     tolerance: float
 
     def matches(self, arrays: list[np.ndarray]) -> bool:
-        return close(self.arrays, arrays, self.tolerance)
+        return close(self.arrays, arrays, self.tolerance, self.key.floor)
 
     def alternatives(self):
         return self.grader.alternatives(self.key.name)
@@ -190,7 +191,7 @@ class Grader:
         if finding:
             return Verdict(name, "incorrect", finding.credit, finding.tag, finding.message, finding.note,
                            method="numeric", answer=text)
-        gap = error(arrays, key.arrays)
+        gap = error(arrays, key.arrays, key.floor)
         where = "" if key.tolerance is None else " at random points"
         return Verdict(name, "incorrect", 0.0, "no-diagnosis",
                        f"Your answer differs from the correct one by up to {gap:.3g} (relative){where}, more than the "
@@ -223,7 +224,7 @@ class Grader:
                         arrays = self.evaluator.evaluate(prepare(value))
                     except (UserError, StopIteration, NotEvaluable):
                         continue
-                    if not close(arrays, key.arrays, key.tolerance or self.tolerance):
+                    if not close(arrays, key.arrays, key.tolerance or self.tolerance, key.floor):
                         found.append((arrays, f"{param.name}={choice}", param.help))
             self._alternatives[name] = found
         return self._alternatives[name]

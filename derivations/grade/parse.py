@@ -205,7 +205,9 @@ class _AnswerConverter(_Converter):
                                 "the shapes do not chain")
             return sp.MatMul(left, right)
         if isinstance(op, (ast.MatMult, ast.Mult)):
-            return sp.MatMul(left, right) if not ls or not rs else left * right
+            return left * right
+        if isinstance(op, (ast.Add, ast.Sub)) and (ls == () and left == 0 or rs == () and right == 0):
+            return right if ls == () and left == 0 and isinstance(op, ast.Add) else -right if ls == () else left
         if ls != rs:
             raise UserError(f"in {echo(self.text)} values of shapes {shape_text(ls)} and {shape_text(rs)} are "
                             "combined entry by entry: the shapes differ")
@@ -330,6 +332,9 @@ class AnswerPrinter(StrPrinter):
 
     def _print_BooleanFalse(self, expr):
         return "0"
+
+    def _print_Basic(self, expr):
+        raise ValueError(f"no answer-language form for {type(expr).__name__}")
 
     def emptyPrinter(self, expr):
         raise ValueError(f"no answer-language form for {type(expr).__name__}")
