@@ -43,6 +43,9 @@ class Param:
     #: the largest value accepted; ``int`` parameters without one stop at
     #: ``DEFAULT_INT_MAXIMUM`` so that no setting asks for unbounded work
     maximum: float | None = None
+    #: how the parameter varies across seeded variants (a :class:`Pick`, :class:`Ints`,
+    #: :class:`Fractions` or :class:`IntArray`); None: every variant keeps the default
+    vary: Any = None
 
     @property
     def bounds(self) -> tuple[float | None, float | None]:
@@ -54,6 +57,78 @@ class Param:
     def within_bounds(self, value: Any) -> bool:
         low, high = self.bounds
         return (low is None or value >= low) and (high is None or value <= high)
+
+
+@dataclass(frozen=True)
+class Pick:
+    """Vary over a list of choices (activations, formulas, forms)."""
+
+    options: tuple
+
+    def draw(self, rng: np.random.Generator) -> Any:
+        return self.options[int(rng.integers(len(self.options)))]
+
+
+@dataclass(frozen=True)
+class Ints:
+    """Vary over the integers ``low … high``, optionally in steps of ``step``."""
+
+    low: int
+    high: int
+    step: int = 1
+
+    def draw(self, rng: np.random.Generator) -> int:
+        return self.low + self.step * int(rng.integers((self.high - self.low) // self.step + 1))
+
+
+@dataclass(frozen=True)
+class Fractions:
+    """Vary over the exact rationals k/denominator in [low, high] (well-conditioned step sizes,
+    starting points, bounds): a student can work with them by hand."""
+
+    low: Any
+    high: Any
+    denominator: int = 1
+    nonzero: bool = False
+
+    def draw(self, rng: np.random.Generator) -> Any:
+        import sympy as sp
+        low, high = int(sp.ceiling(self.low * self.denominator)), int(sp.floor(self.high * self.denominator))
+        while True:
+            k = low + int(rng.integers(high - low + 1))
+            if k or not self.nonzero:
+                return sp.Rational(k, self.denominator)
+
+
+@dataclass(frozen=True)
+class IntArray:
+    """Vary over arrays of small integers in ``low … high``, of one of the ``shapes`` (a shape
+    ``(n,)`` is a tuple, ``(r, c)`` a matrix, as the parameter's default is)."""
+
+    shapes: tuple[tuple[int, ...], ...]
+    low: int = -3
+    high: int = 3
+
+    def draw(self, rng: np.random.Generator) -> Any:
+        import sympy as sp
+        shape = self.shapes[int(rng.integers(len(self.shapes)))]
+        entries = [sp.Integer(int(v)) for v in rng.integers(self.low, self.high + 1, size=int(np.prod(shape)))]
+        return tuple(entries) if len(shape) == 1 else sp.ImmutableMatrix(shape[0], shape[1], entries)
+
+
+@dataclass(frozen=True)
+class Variation:
+    """How a problem varies beyond its parameters' ``vary`` ranges.
+
+    ``degenerate(values)`` names why a drawn combination must be redrawn (None: it is fine);
+    ``values`` holds the parameters and any drawn inputs. ``inputs(rng, params)`` draws concrete
+    ``--values`` at which the key evaluates the formula answers; ``restate(params)`` rewrites the statement with the variant's numbers; ``fixed``
+    says why nothing varies, for a problem whose parameters declare no ranges."""
+
+    degenerate: Callable[[dict[str, Any]], str | None] | None = None
+    inputs: Callable[[np.random.Generator, dict[str, Any]], dict[str, Any]] | None = None
+    restate: Callable[[dict[str, Any]], str] | None = None
+    fixed: str = ""
 
 
 @dataclass
@@ -225,6 +300,12 @@ class Problem:
     statement: str
     solve_fn: Callable[[dict[str, Any], Solution], None]
     params: tuple[Param, ...] = ()
+    variation: Variation = Variation()
+
+    @property
+    def varied(self) -> tuple[Param, ...]:
+        """The parameters a seeded variant draws anew."""
+        return tuple(p for p in self.params if p.vary is not None)
 
     @property
     def sheet(self) -> str:

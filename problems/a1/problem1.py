@@ -10,7 +10,8 @@ from derivations.calculus.iterates import (
     float_gelu, float_golden_section, float_iterates, float_values, gradient, run,
 )
 from derivations.calculus.oracles import Identity, Reference
-from derivations.core.model import Param, Problem
+from derivations.core.model import Fractions, Param, Problem, Variation
+from derivations.calculus.printing import inline
 
 x = sp.Symbol("x", real=True)
 SCALE = sp.Rational(851, 500)          # the 1.702 of the approximation, kept exact
@@ -249,30 +250,41 @@ def solve(p, sol):
                   lambda a, name=name, ref=ref: max_abs_error(a[f"{name}_gelu"], float_values(float_gelu, ref)), 1e-6)
 
 
+STATEMENT = (
+    "GELU is approximated by f(x) = x·σ(1.702x), σ the logistic sigmoid, and we look for its minimum "
+    "with gradient descent. (a) From x₀ = {x0_a} with step size η = {eta_a}, compute three iterates x₁, x₂, x₃ "
+    "and f at each. (b) Repeat with η = {eta_b} and compare the two step sizes. (c) From x₀ = {x0_c}, compute "
+    "three iterates of plain gradient descent and three of gradient descent with momentum β = {beta}, "
+    "where the velocity is an exponentially weighted average of gradients started at v₀ = ∇f(x₀), "
+    "give f at each iterate, and compare the methods."
+)
+
+
+def _restate(p):
+    return STATEMENT.format(**{k: inline(p[k]) for k in ("x0_a", "eta_a", "eta_b", "x0_c", "beta")})
+
+
 PROBLEM = Problem(
     id="a1/problem1",
     title="Gradient descent and momentum on the GELU approximation",
     kind="optimizer iterates from a symbolic gradient",
-    statement=(
-        "GELU is approximated by f(x) = x·σ(1.702x), σ the logistic sigmoid, and we look for its minimum "
-        "with gradient descent. (a) From x₀ = 0 with step size η = 0.1, compute three iterates x₁, x₂, x₃ "
-        "and f at each. (b) Repeat with η = 1 and compare the two step sizes. (c) From x₀ = −3, compute "
-        "three iterates of plain gradient descent and three of gradient descent with momentum β = 0.9, "
-        "where the velocity is an exponentially weighted average of gradients started at v₀ = ∇f(x₀), "
-        "give f at each iterate, and compare the methods."
-    ),
+    statement=STATEMENT.format(x0_a="0", eta_a="0.1", eta_b="1", x0_c="−3", beta="0.9"),
     solve_fn=solve,
     params=(
-        Param("eta_a", sp.Rational(1, 10), "step size in part (a)"),
-        Param("eta_b", sp.Integer(1), "step size in part (b)"),
-        Param("eta_c", sp.Rational(1, 10), "step size in part (c), not given by the sheet"),
-        Param("beta", sp.Rational(9, 10), "momentum coefficient in part (c), in [0, 1)", minimum=0),
-        Param("x0_a", sp.Integer(0), "starting point of parts (a) and (b)"),
-        Param("x0_c", sp.Integer(-3), "starting point of part (c)"),
+        # small steps in (a) and (c), a large one in (b), starts left of the minimum near −0.75
+        Param("eta_a", sp.Rational(1, 10), "step size in part (a)", vary=Fractions(sp.Rational(1, 20), sp.Rational(1, 4), 20)),
+        Param("eta_b", sp.Integer(1), "step size in part (b)", vary=Fractions(sp.Rational(3, 4), 2, 4)),
+        Param("eta_c", sp.Rational(1, 10), "step size in part (c), not given by the sheet",
+              vary=Fractions(sp.Rational(1, 20), sp.Rational(1, 4), 20)),
+        Param("beta", sp.Rational(9, 10), "momentum coefficient in part (c), in [0, 1)", minimum=0,
+              vary=Fractions(sp.Rational(1, 2), sp.Rational(9, 10), 10)),
+        Param("x0_a", sp.Integer(0), "starting point of parts (a) and (b)", vary=Fractions(-1, 1, 2)),
+        Param("x0_c", sp.Integer(-3), "starting point of part (c)", vary=Fractions(-4, -2, 2)),
         Param("steps", 3, "number of updates in every part (at most 200)", kind="int", minimum=1),
         Param("momentum_reading", "new", "which velocity the momentum step uses: v_{t+1} (new) or v_t (old)",
               kind="choice", choices=("new", "old")),
         Param("digits", 30, "significant digits of the iterates once they stop being exact",
               kind="int", minimum=15),
     ),
+    variation=Variation(restate=_restate),
 )

@@ -18,7 +18,7 @@ import sympy as sp
 
 from derivations.calculus.functions import sigmoid
 from derivations.calculus.oracles import Identity, Oracle, Reference
-from derivations.core.model import Param, Problem
+from derivations.core.model import Ints, Param, Pick, Problem
 
 #: The four inputs (x₁, x₂), in the order every truth table below uses.
 INPUTS = ((0, 0), (0, 1), (1, 0), (1, 1))
@@ -539,12 +539,13 @@ PROBLEM = Problem(
     solve_fn=solve,
     params=(
         Param("tie", "class1", "the class of a pre-activation of exactly 0 (class1: z >= 0 is class 1)",
-              kind="choice", choices=("class1", "class0")),
-        Param("skip", False, "allow skip connections from the inputs to the output unit", kind="bool"),
+              kind="choice", choices=("class1", "class0"), vary=Pick(("class1", "class0"))),
+        Param("skip", False, "allow skip connections from the inputs to the output unit", kind="bool",
+              vary=Pick((False, True))),
         Param("not_weight", sp.Integer(-1), "the weight of the NOT example"),
         Param("not_bias", sp.Rational(-1, 2), "the bias of the NOT example"),
         Param("samples", 300, "random hidden layers (and output units per layer) of the search", kind="int",
               minimum=200, maximum=1000),
-        Param("seed", 0, "seed of the random search", kind="int"),
+        Param("seed", 0, "seed of the random search", kind="int", vary=Ints(1, 999_999)),
     ),
 )

@@ -22,7 +22,7 @@ from derivations.calculus.oracles import FLOAT_TOLERANCE, Gradient, Identity, Re
 from derivations.calculus.rules import Ones
 from derivations.calculus.symbols import partial_matrix
 from derivations.core.errors import UserError
-from derivations.core.model import Param, Problem
+from derivations.core.model import Ints, Param, Problem
 
 n, m, K = sp.symbols("n m K", integer=True, positive=True)
 x, y = sp.MatrixSymbol("x", 1, n), sp.MatrixSymbol("y", 1, K)
@@ -249,5 +249,5 @@ PROBLEM = Problem(
         "in terms of o and y. (b) Find ∂E/∂x. (Also: every parameter's gradient, and what changes when the "
         "labels do not sum to one.)"),
     solve_fn=solve,
-    params=(Param("seed", 0, "random rectangular inputs of the numeric checks", kind="int"),),
+    params=(Param("seed", 0, "random rectangular inputs of the numeric checks", kind="int", vary=Ints(1, 999_999)),),
 )

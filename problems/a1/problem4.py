@@ -13,7 +13,7 @@ from derivations.backend.nn.pooling import AvgPool2d
 from derivations.calculus.layerspec import output_size
 from derivations.calculus.oracles import Reference
 from derivations.core.errors import UserError
-from derivations.core.model import Param, Problem
+from derivations.core.model import IntArray, Param, Pick, Problem, Variation
 
 #: The missing figure, from the original assignment (../shared/CATALOGUE.md).
 FIGURE_F = sp.ImmutableMatrix([[3, 5, 2, 3], [9, 1, 8, 4], [6, 4, 3, 7], [7, 0, 2, 4]])
@@ -321,6 +321,17 @@ def _pooling_gap(answers, F_prime: np.ndarray, pooled: np.ndarray) -> float:
     return float(np.abs(out - pooled).max()) if out.shape == pooled.shape else float("inf")
 
 
+def _degenerate(p):
+    """A filter of zeros gives a map of zeros, and a filter that reads the same flipped hides the
+    reading of 'convolution'."""
+    for name in ("filter1", "filter2"):
+        if p[name].is_zero_matrix:
+            return f"{name} is all zeros"
+        if p[name] == p[name][::-1, ::-1]:
+            return f"{name} is the same flipped"
+    return None
+
+
 PROBLEM = Problem(
     id="a1/problem4",
     title="Padding, stride, average pooling and pooling as a convolution",
@@ -335,15 +346,20 @@ PROBLEM = Problem(
     ),
     solve_fn=solve,
     params=(
-        Param("F", FIGURE_F, "the feature map, a JSON list of rows", kind="array"),
-        Param("filter1", FIGURE_FILTER1, "the square filter of parts (a) and (c)", kind="array"),
-        Param("filter2", FIGURE_FILTER2, "the square filter of part (b)", kind="array"),
+        # the figure's arrays from small integers; F rectangular, so rows and columns cannot be swapped unseen
+        Param("F", FIGURE_F, "the feature map, a JSON list of rows", kind="array",
+              vary=IntArray(((4, 5), (5, 4), (4, 6), (6, 4), (5, 6), (6, 5)), 0, 9)),
+        Param("filter1", FIGURE_FILTER1, "the square filter of parts (a) and (c)", kind="array",
+              vary=IntArray(((3, 3),), -2, 2)),
+        Param("filter2", FIGURE_FILTER2, "the square filter of part (b)", kind="array", vary=IntArray(((2, 2),), -2, 2)),
         Param("kernel", "correlation", "correlation (no flip, as deep-learning libraries) or flipped "
-              "(true convolution)", kind="choice", choices=("correlation", "flipped")),
+              "(true convolution)", kind="choice", choices=("correlation", "flipped"),
+              vary=Pick(("correlation", "flipped"))),
         Param("padding_b", 1, "the zero padding of part (b)", kind="int", minimum=0, maximum=MAX_FILTER),
         Param("pool", 2, "side of the average-pooling window of parts (c) and (d)", kind="int", minimum=1,
               maximum=MAX_FILTER),
         Param("pool_stride", 2, "stride of the average pooling", kind="int", minimum=1, maximum=MAX_FILTER),
         Param("channels", 3, "channels of the multi-channel form in part (d)", kind="int", minimum=1, maximum=16),
     ),
+    variation=Variation(degenerate=_degenerate),
 )

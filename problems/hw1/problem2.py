@@ -19,7 +19,7 @@ from derivations.calculus.matrix_calculus import (Diag, Elementwise, applied_for
 from derivations.calculus.rules import Ones
 from derivations.calculus.oracles import Gradient, Reference
 from derivations.core.evaluate import conform
-from derivations.core.model import Param, Problem
+from derivations.core.model import Param, Pick, Problem, Variation
 from derivations.calculus.printing import inline
 from derivations.calculus.symbols import partial, partial_matrix
 
@@ -325,6 +325,28 @@ def _safe_numeric(expr, values):
         return np.nan
 
 
+SHORT_NAMES = {"relu": "ReLU", "sigmoid": "σ", "identity": "identity"}
+
+
+def _variant_inputs(rng, p):
+    """Concrete --values for the key: small integers, in distinct sizes n, m, K so that a missing
+    transpose cannot go unseen."""
+    n_, m_, k_ = (int(d) for d in rng.choice(np.arange(2, 6), size=3, replace=False))
+    shapes = {"x": (n_, 1), "W1": (m_, n_), "b1": (m_, 1), "W2": (k_, m_), "b2": (k_, 1), "y": (k_, 1)}
+    return {name: rng.integers(-3, 4, size=shape).astype(float) for name, shape in shapes.items()}
+
+
+def _degenerate(v):
+    """A linear net says nothing about f′ and g′; a zero hidden pre-activation sits on ReLU's kink;
+    ReLU pre-activations of one sign leave a branch of f′ unexercised."""
+    if v["f"] == v["g"] == "identity":
+        return "f and g are both the identity"
+    z = v["W1"] @ v["x"] + v["b1"]
+    if v["f"] == "relu" and not ((z > 0).any() and (z < 0).any() and (z != 0).all()):
+        return "ReLU's pre-activations W1x + b1 are not all nonzero with both signs"
+    return None
+
+
 PROBLEM = Problem(
     id="hw1/problem2",
     title="Two-layer regression net: SGD step, forward and backward pass in numerator layout",
@@ -340,7 +362,13 @@ PROBLEM = Problem(
                "those three Jacobians, minding their dimensions."),
     solve_fn=solve,
     params=(
-        Param("f", "relu", "hidden activation f", kind="choice", choices=("relu", "sigmoid", "identity")),
-        Param("g", "identity", "output activation g", kind="choice", choices=("identity", "sigmoid")),
+        Param("f", "relu", "hidden activation f", kind="choice", choices=("relu", "sigmoid", "identity"),
+              vary=Pick(("relu", "sigmoid", "identity"))),
+        Param("g", "identity", "output activation g", kind="choice", choices=("identity", "sigmoid"),
+              vary=Pick(("identity", "sigmoid"))),
     ),
+    variation=Variation(
+        degenerate=_degenerate, inputs=_variant_inputs,
+        restate=lambda p: PROBLEM.statement.replace(
+            "f = ReLU, g = identity", f"f = {SHORT_NAMES[p['f']]}, g = {SHORT_NAMES[p['g']]}")),
 )

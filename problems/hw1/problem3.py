@@ -23,7 +23,7 @@ from derivations.calculus.matrix_calculus import numerator_gradient, numeric
 from derivations.calculus.oracles import FLOAT_TOLERANCE, Reference
 from derivations.calculus.printing import inline
 from derivations.calculus.symbols import partial_matrix
-from derivations.core.model import Param, Problem
+from derivations.core.model import Ints, Param, Problem
 from derivations.problems.hw1 import problem2 as p2
 
 #: part -> (f, g); part (a) compares with the sheet's regression net of hw1/problem2
@@ -363,9 +363,10 @@ PROBLEM = Problem(
         "take f = ReLU: explain why this hidden activation helps when training a deeper network."),
     solve_fn=solve,
     params=(
-        Param("depth", 20, "hidden layers of the depth demonstration", kind="int", minimum=2, maximum=40),
+        Param("depth", 20, "hidden layers of the depth demonstration", kind="int", minimum=2, maximum=40,
+              vary=Ints(10, 30)),
         Param("width", 32, "width of every hidden layer of the depth demonstration", kind="int", minimum=2,
-              maximum=64),
-        Param("seed", 0, "random input and weights of the depth demonstration", kind="int"),
+              maximum=64, vary=Ints(16, 64)),
+        Param("seed", 0, "random input and weights of the depth demonstration", kind="int", vary=Ints(1, 999_999)),
     ),
 )

@@ -19,7 +19,7 @@ from derivations.calculus.checks import to_float
 from derivations.calculus.functions import relu, sigmoid
 from derivations.calculus.oracles import Identity, Oracle, Reference
 from derivations.core.errors import UserError
-from derivations.core.model import Param, Problem
+from derivations.core.model import Fractions, IntArray, Ints, Param, Pick, Problem, Variation
 
 x = sp.Symbol("x", real=True)
 T = sp.Symbol("T", positive=True)
@@ -752,6 +752,16 @@ def solve(p, sol):
     _question6(p, sol)
 
 
+def _degenerate(p):
+    """Tied logits blur the arg max; a singular W has no SVD inverse to show; a symmetric W hides
+    which side Vᵀ is on."""
+    if len(set(p["logits"])) < len(p["logits"]):
+        return "two logits are equal"
+    if p["W"].det() == 0:
+        return "W is singular"
+    return "W is symmetric" if p["W"] == p["W"].T else None
+
+
 PROBLEM = Problem(
     id="hw1/problem4",
     title="Softmax, stacked linear layers, activations, linear maps and batch size",
@@ -767,28 +777,31 @@ PROBLEM = Problem(
     solve_fn=solve,
     params=(
         Param("logits", (sp.Integer(1), sp.Integer(2), sp.Integer(3)), "logits of the softmax demonstrations",
-              kind="array"),
+              kind="array", vary=IntArray(((3,), (4,)), -3, 4)),
         Param("temperatures", (sp.Integer(10), sp.Integer(1), sp.Rational(1, 10), sp.Rational(1, 100)),
               "temperatures T > 0 of the soft arg max table", kind="array"),
         Param("offsets", (sp.Integer(100), sp.Integer(1000), sp.Integer(-1000)),
               "offsets added to the logits in the overflow demonstration", kind="array"),
         Param("W1", sp.ImmutableMatrix([[1, -2, 0], [3, 1, -1]]), "first linear layer's weight (m x n)",
-              kind="array"),
-        Param("b1", (sp.Integer(1), sp.Integer(-1)), "first linear layer's bias (m entries)", kind="array"),
+              kind="array", vary=IntArray(((2, 3),))),
+        Param("b1", (sp.Integer(1), sp.Integer(-1)), "first linear layer's bias (m entries)", kind="array",
+              vary=IntArray(((2,),))),
         Param("W2", sp.ImmutableMatrix([[2, 1], [0, -1], [1, 3]]), "second linear layer's weight (k x m)",
-              kind="array"),
+              kind="array", vary=IntArray(((3, 2),))),
         Param("b2", (sp.Integer(0), sp.Integer(2), sp.Integer(-1)), "second linear layer's bias (k entries)",
-              kind="array"),
+              kind="array", vary=IntArray(((3,),))),
         Param("points", (sp.Integer(-10), sp.Integer(-2), sp.Integer(2), sp.Integer(10)),
               "nonzero inputs of the activation slope table", kind="array"),
-        Param("leaky_slope", sp.Rational(1, 100), "LeakyReLU's slope below 0"),
-        Param("relu_bias", sp.Integer(-2), "mean of the pre-activations in the dead-unit count"),
+        Param("leaky_slope", sp.Rational(1, 100), "LeakyReLU's slope below 0",
+              vary=Pick((sp.Rational(1, 100), sp.Rational(1, 50), sp.Rational(1, 20), sp.Rational(1, 10)))),
+        Param("relu_bias", sp.Integer(-2), "mean of the pre-activations in the dead-unit count", vary=Fractions(-3, -1, 2)),
         Param("W", sp.ImmutableMatrix([[1, 1], [0, 1]]), "the invertible 2x2 matrix factored by the SVD",
-              kind="array"),
+              kind="array", vary=IntArray(((2, 2),))),
         Param("batch_sizes", (sp.Integer(8), sp.Integer(32), sp.Integer(128)),
               "batch sizes of the learning-rate experiment", kind="array"),
         Param("base_lr", sp.Rational(1, 50), "learning rate at the smallest batch size (> 0)"),
         Param("epochs", 5, "epochs of every SGD run", kind="int", minimum=1),
-        Param("seed", 0, "seed of the synthetic data and the random pre-activations", kind="int"),
+        Param("seed", 0, "seed of the synthetic data and the random pre-activations", kind="int", vary=Ints(1, 999_999)),
     ),
+    variation=Variation(degenerate=_degenerate),
 )

@@ -10,7 +10,7 @@ from derivations.calculus.checks import random_points
 from derivations.calculus.graph import build_graph
 from derivations.calculus.oracles import Identity, Oracle
 from derivations.core.errors import UserError
-from derivations.core.model import Param, Problem
+from derivations.core.model import Param, Pick, Problem, Variation
 from derivations.calculus.symbols import partial
 
 # Symbol names are the `--values` names: the letter and its index without an underscore.
@@ -153,8 +153,18 @@ def _concretize(expr, concrete):
     return expr.doit()
 
 
+#: the concrete functions a variant draws for f1, f2, f3 (smooth, so the numeric check has a derivative)
+VARIANT_FUNCTIONS = (sp.tanh(x), sp.sin(x), sp.cos(x), sp.atan(x), sp.exp(x) / (1 + sp.exp(x)),
+                     sp.log(1 + sp.exp(x)), x**3 / 3, sp.exp(-x**2))
+
+
 def _function_param(name, default):
-    return Param(name, default, f"concrete {name}(x) used only by the numeric check", kind="expression")
+    return Param(name, default, f"concrete {name}(x) used only by the numeric check", kind="expression",
+                 vary=Pick(VARIANT_FUNCTIONS))
+
+
+def _degenerate(p):
+    return "f1 = f2: the hidden units would not be told apart" if p["f1"] == p["f2"] else None
 
 
 PROBLEM = Problem(
@@ -169,4 +179,5 @@ PROBLEM = Problem(
     solve_fn=solve,
     params=(_function_param("f1", sp.tanh(x)), _function_param("f2", sp.sin(x)),
             _function_param("f3", sp.exp(x) / (1 + sp.exp(x)))),
+    variation=Variation(degenerate=_degenerate),
 )

@@ -6,7 +6,7 @@ from derivations.calculus.checks import random_points, scalar_derivative_error
 from derivations.calculus.functions import elementary, sigmoid
 from derivations.calculus.graph import build_graph
 from derivations.calculus.oracles import EXACT_TOLERANCE, Oracle
-from derivations.core.model import Param, Problem
+from derivations.core.model import Fractions, Param, Problem
 from derivations.calculus.printing import inline
 
 x, h, z, y = sp.symbols("x h z y", real=True)
@@ -91,5 +91,6 @@ PROBLEM = Problem(
                "the logistic sigmoid. Draw the computational graph these equations define, and use the "
                "graph to find dy/dz."),
     solve_fn=solve,
-    params=(Param("x0", sp.Rational(1, 2), "point at which dy/dx is also evaluated"),),
+    params=(Param("x0", sp.Rational(1, 2), "point at which dy/dx is also evaluated",
+                  vary=Fractions(-3, 3, 20)),),
 )

@@ -6,7 +6,7 @@ import sympy as sp
 from derivations.calculus.checks import numeric_gradient
 from derivations.calculus.functions import numpy_function, sigmoid
 from derivations.calculus.oracles import Identity, Reference
-from derivations.core.model import Param, Problem
+from derivations.core.model import Ints, Param, Problem
 from derivations.calculus.symbols import partial
 
 # Symbol names are the `--values` names: the letter and its index without an underscore.
@@ -94,5 +94,5 @@ PROBLEM = Problem(
                "How do the two output layers differ, and how are their predictions related?"),
     solve_fn=solve,
     params=(Param("hidden_width", 16, "width H of the last hidden layer (for the parameter counts)", kind="int",
-                  minimum=1),),
+                  minimum=1, vary=Ints(8, 512)),),
 )

@@ -5,7 +5,7 @@ import sympy as sp
 
 from derivations.calculus.checks import numeric_gradient
 from derivations.calculus.oracles import Reference
-from derivations.core.model import Param, Problem
+from derivations.core.model import Fractions, Ints, Param, Problem, Variation
 from derivations.calculus.symbols import partial
 
 r1, r2, delta = sp.symbols("r_1 r_2 delta", positive=True)
@@ -75,7 +75,9 @@ def _simulated(income_range, age_range, error):
         losses, shares, ratios = [], [], []
         for yhat, y in zip(predictions, targets):
             terms = ((yhat - y) / scale) ** 2
-            gradient = numeric_gradient(lambda v: loss(v, y), yhat, eps=1e-3)
+            # central differences are exact on a quadratic but for rounding, which a step the size
+            # of the error keeps far below the tolerance at any range
+            gradient = numeric_gradient(lambda v: loss(v, y), yhat, eps=float(np.abs(yhat - y).max()))
             losses.append(loss(yhat, y))
             shares.append(terms[0] / terms.sum())
             ratios.append(gradient[0] * scale[0] / (gradient[1] * scale[1]))  # ∂L/∂ỹ = scale·∂L/∂ŷ
@@ -84,17 +86,30 @@ def _simulated(income_range, age_range, error):
     return measured(np.ones(2)), lambda: measured(ranges)
 
 
+STATEMENT = ("A network reads a photo of a person and predicts two numbers: monthly income (between 0 and "
+             "{income}) and age (between 0 and {age}), trained with the sum of the two squared errors. Inputs "
+             "are normalised as usual. Must the outputs be normalised too, and if so, how (the same map "
+             "applied to the prediction and to the ground truth)?")
+
+
+def _restate(p):
+    return STATEMENT.format(income=f"{p['income_range']:,}", age=p["age_range"])
+
+
+def _degenerate(p):
+    ratio = p["income_range"] / p["age_range"]
+    return None if ratio >= 10 else f"the ranges differ only {ratio:.1f}-fold: nothing to demonstrate"
+
+
 PROBLEM = Problem(
     id="hw3/problem4",
     title="Normalising regression outputs on different scales",
     kind="conceptual, with a numeric demonstration",
-    statement=("A network reads a photo of a person and predicts two numbers: monthly income (between 0 and "
-               "10,000) and age (between 0 and 100), trained with the sum of the two squared errors. Inputs "
-               "are normalised as usual. Must the outputs be normalised too, and if so, how (the same map "
-               "applied to the prediction and to the ground truth)?"),
+    statement=STATEMENT.format(income="10,000", age="100"),
     solve_fn=solve,
-    params=(Param("income_range", 10000, "range of the first output", minimum=1),
-            Param("age_range", 100, "range of the second output", minimum=1),
+    params=(Param("income_range", 10000, "range of the first output", minimum=1, vary=Ints(1000, 50000, 500)),
+            Param("age_range", 100, "range of the second output", minimum=1, vary=Ints(50, 120, 5)),
             Param("relative_error", sp.Rational(1, 10), "prediction error as a fraction of each range",
-                  minimum=0.0001)),
+                  minimum=0.0001, vary=Fractions(sp.Rational(1, 20), sp.Rational(1, 4), 20))),
+    variation=Variation(degenerate=_degenerate, restate=_restate),
 )

@@ -7,7 +7,7 @@ import sympy as sp
 from derivations.core.errors import UserError
 from derivations.calculus.functions import numpy_function, sigmoid
 from derivations.calculus.oracles import Identity, Reference
-from derivations.core.model import Param, Problem
+from derivations.core.model import Ints, Param, Pick, Problem, Variation
 
 z = sp.Symbol("z", real=True)
 #: the bounds of part (3) as symbols, so its answer is the general formula; ``--set a=… b=…``
@@ -161,7 +161,9 @@ PROBLEM = Problem(
                "y = f(z) that guarantees (1) y ≥ 0, (2) y ≤ 0, (3) a ≤ y ≤ b for given bounds a < b. (4) Can "
                "such an activation be appended to a network that was trained without it?"),
     solve_fn=solve,
-    params=(Param("a", -1, "lower bound of part (3)"), Param("b", 2, "upper bound of part (3)"),
+    params=(Param("a", -1, "lower bound of part (3)", vary=Ints(-6, 3)),
+            Param("b", 2, "upper bound of part (3)", vary=Ints(-3, 8)),
             Param("family", "smooth", "smooth (softplus/sigmoid) or hard (ReLU/clipping) designs", kind="choice",
-                  choices=("smooth", "hard"))),
+                  choices=("smooth", "hard"), vary=Pick(("smooth", "hard")))),
+    variation=Variation(degenerate=lambda p: None if p["a"] < p["b"] else "the bounds need a < b"),
 )

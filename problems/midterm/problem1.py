@@ -17,7 +17,7 @@ from derivations.calculus.iterates import float_iterates
 from derivations.calculus.iterates import run as iterate_rule
 from derivations.calculus.oracles import EXACT_TOLERANCE, Identity, Oracle, Reference
 from derivations.core.errors import UserError
-from derivations.core.model import Param, Problem
+from derivations.core.model import Fractions, Ints, Param, Pick, Problem
 from derivations.core.params import EXPRESSION_VARIABLE
 
 w = sp.Symbol("w", real=True)
@@ -315,18 +315,20 @@ PROBLEM = Problem(
     ),
     solve_fn=solve,
     params=(
-        Param("lam", sp.Rational(1, 2), "the regularisation strength λ (> 0)"),
-        Param("eta", sp.Rational(1, 10), "the step size η (> 0)"),
+        Param("lam", sp.Rational(1, 2), "the regularisation strength λ (> 0)",
+              vary=Fractions(sp.Rational(1, 10), 1, 10)),
+        Param("eta", sp.Rational(1, 10), "the step size η (> 0)", vary=Fractions(sp.Rational(1, 20), sp.Rational(1, 4), 20)),
         Param("subgradient_at_zero", sp.Integer(0),
               "the subgradient of |w| used at w = 0, a number in [-1, 1] (times λ)"),
         Param("loss", (EXPRESSION_VARIABLE - 3) ** 2 / 2, "the concrete loss L of the worked example, in x",
-              kind="expression"),
-        Param("w0", sp.Integer(1), "the start of the worked example"),
+              kind="expression", vary=Pick(tuple((EXPRESSION_VARIABLE - c) ** 2 / 2 for c in (-3, -2, -1, 1, 2, 3)))),
+        Param("w0", sp.Integer(1), "the start of the worked example", vary=Fractions(-2, 2, 2, nonzero=True)),
         Param("steps", 3, "gradient-descent steps in the worked example", kind="int", minimum=1),
-        Param("small_w0", sp.Rational(3, 25), "the start of the unused weight in the shrinkage illustration"),
+        Param("small_w0", sp.Rational(3, 25), "the start of the unused weight in the shrinkage illustration",
+              vary=Fractions(sp.Rational(1, 25), sp.Rational(1, 5), 25)),
         Param("shrink_steps", 5, "steps of the shrinkage illustration", kind="int", minimum=1),
         Param("weight_decay_form", "half", "weight decay as (λ/2)‖w‖² (half) or λ‖w‖² (full)", kind="choice",
-              choices=("half", "full")),
-        Param("seed", 0, "random points of the identity checks", kind="int"),
+              choices=("half", "full"), vary=Pick(("half", "full"))),
+        Param("seed", 0, "random points of the identity checks", kind="int", vary=Ints(1, 999_999)),
     ),
 )

@@ -21,7 +21,7 @@ from derivations.calculus.matrix_calculus import Elementwise, backward, derivati
 from derivations.calculus.oracles import FLOAT_TOLERANCE, Gradient, Identity, Reference
 from derivations.calculus.printing import inline
 from derivations.calculus.symbols import partial_matrix
-from derivations.core.model import Param, Problem
+from derivations.core.model import Ints, Param, Pick, Problem
 
 m, n = sp.symbols("m n", integer=True, positive=True)
 x, W, b = sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("W", m, n), sp.MatrixSymbol("b", m, 1)
@@ -336,7 +336,7 @@ PROBLEM = Problem(
         "which nodes' outputs backpropagation needs cached."),
     solve_fn=solve,
     params=(
-        Param("bias", False, "add a hidden bias b: h = ReLU(Wx + b)", kind="bool"),
-        Param("seed", 0, "random rectangular inputs of the numeric checks", kind="int"),
+        Param("bias", False, "add a hidden bias b: h = ReLU(Wx + b)", kind="bool", vary=Pick((False, True))),
+        Param("seed", 0, "random rectangular inputs of the numeric checks", kind="int", vary=Ints(1, 999_999)),
     ),
 )

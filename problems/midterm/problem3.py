@@ -11,7 +11,7 @@ from derivations.calculus.layerspec import (
     receptive_fields, without_padding,
 )
 from derivations.calculus.oracles import Reference
-from derivations.core.model import Param, Problem
+from derivations.core.model import Ints, Param, Pick, Problem, Variation
 
 
 def network():
@@ -226,10 +226,17 @@ PROBLEM = Problem(
     ),
     solve_fn=solve,
     params=(
-        Param("height", 32, "input height in pixels", kind="int", minimum=4, maximum=256),
-        Param("width", 32, "input width in pixels", kind="int", minimum=4, maximum=256),
-        Param("channels", 3, "input channels", kind="int", minimum=1, maximum=64),
-        Param("classes", 10, "classes of the softmax classifier", kind="int", minimum=1),
+        # multiples of 4 survive both poolings; height ≠ width, so a swapped axis shows
+        Param("height", 32, "input height in pixels", kind="int", minimum=4, maximum=256, vary=Ints(16, 96, 4)),
+        Param("width", 32, "input width in pixels", kind="int", minimum=4, maximum=256, vary=Ints(16, 96, 4)),
+        Param("channels", 3, "input channels", kind="int", minimum=1, maximum=64, vary=Pick((1, 3, 4))),
+        Param("classes", 10, "classes of the softmax classifier", kind="int", minimum=1, vary=Ints(2, 200)),
         Param("classifier_bias", True, "whether the softmax layer has a bias per class", kind="bool"),
     ),
+    variation=Variation(
+        degenerate=lambda p: "a square input hides which axis is which" if p["height"] == p["width"] else None,
+        restate=lambda p: PROBLEM.statement.replace(
+            "A 32×32 RGB image (32×32×3)",
+            f"A {p['height']}×{p['width']} image with {p['channels']} channel{'s' * (p['channels'] != 1)} "
+            f"({p['height']}×{p['width']}×{p['channels']})").replace("a 10-class", f"a {p['classes']}-class")),
 )

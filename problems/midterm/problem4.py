@@ -14,7 +14,7 @@ import sympy as sp
 from derivations.calculus.functions import sigmoid
 from derivations.calculus.oracles import Identity, Reference
 from derivations.core.errors import UserError
-from derivations.core.model import Param, Problem
+from derivations.core.model import Fractions, Ints, Param, Pick, Problem
 
 x = sp.Symbol("x", real=True)
 w, b = sp.symbols("w b", real=True)
@@ -384,17 +384,20 @@ PROBLEM = Problem(
     ),
     solve_fn=solve,
     params=(
-        Param("olden", "step", "the reading of the missing nonlinearity", kind="choice", choices=("step", "sigmoid")),
-        Param("w0", sp.Integer(-4), "starting weight of the part (1) unit"),
-        Param("b0", sp.Rational(1, 2), "starting bias of the part (1) unit"),
-        Param("eta", sp.Integer(1), "step size of the part (1) descent (> 0)"),
+        Param("olden", "step", "the reading of the missing nonlinearity", kind="choice", choices=("step", "sigmoid"),
+              vary=Pick(("step", "sigmoid"))),
+        Param("w0", sp.Integer(-4), "starting weight of the part (1) unit", vary=Fractions(-6, -2, 2)),
+        Param("b0", sp.Rational(1, 2), "starting bias of the part (1) unit", vary=Fractions(-1, 1, 4)),
+        Param("eta", sp.Integer(1), "step size of the part (1) descent (> 0)", vary=Fractions(sp.Rational(1, 2), 2, 4)),
         Param("steps", 5, "gradient-descent steps in part (1)", kind="int", minimum=1),
         Param("depth", 5, "sigmoid layers in the depth demonstration", kind="int", minimum=1),
-        Param("dead_w0", sp.Integer(-1), "starting weight of the dead-unit demonstration"),
-        Param("dead_b0", sp.Integer(-1), "starting bias of the dead-unit demonstration"),
-        Param("dead_eta", sp.Rational(1, 5), "step size of the dead-unit demonstration (> 0)"),
+        # negative weight and bias: the unit is dead on the positive inputs of the demonstration
+        Param("dead_w0", sp.Integer(-1), "starting weight of the dead-unit demonstration", vary=Fractions(-2, -1, 4)),
+        Param("dead_b0", sp.Integer(-1), "starting bias of the dead-unit demonstration", vary=Fractions(-2, -1, 4)),
+        Param("dead_eta", sp.Rational(1, 5), "step size of the dead-unit demonstration (> 0)",
+              vary=Fractions(sp.Rational(1, 10), sp.Rational(1, 2), 10)),
         Param("dead_steps", 10, "gradient-descent steps of the dead-unit demonstration", kind="int", minimum=1),
-        Param("large_x", sp.Integer(800), "where the naive softplus formula is evaluated"),
-        Param("seed", 0, "random pre-activations of the sparsity count", kind="int"),
+        Param("large_x", sp.Integer(800), "where the naive softplus formula is evaluated", vary=Ints(750, 1000, 10)),
+        Param("seed", 0, "random pre-activations of the sparsity count", kind="int", vary=Ints(1, 999_999)),
     ),
 )

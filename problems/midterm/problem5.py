@@ -22,7 +22,7 @@ from derivations.calculus.oracles import FLOAT_TOLERANCE, Gradient, Identity, Or
 from derivations.calculus.rules import contributions, reciprocal
 from derivations.calculus.symbols import partial_matrix
 from derivations.core.errors import UserError
-from derivations.core.model import Param, Problem
+from derivations.core.model import Fractions, Ints, Param, Problem
 
 n = sp.Symbol("n", integer=True, positive=True)
 v, w, x = (sp.MatrixSymbol(name, n, 1) for name in ("v", "w", "x"))
@@ -421,7 +421,8 @@ PROBLEM = Problem(
     ),
     solve_fn=solve,
     params=(
-        Param("seed", 0, "random points of the checks and the batches of the demonstration", kind="int"),
-        Param("rho", sp.Rational(1, 2), f"off-diagonal covariance ρ of the correlated inputs, in (−1/{DEMO_N - 1}, 1)"),
+        Param("seed", 0, "random points of the checks and the batches of the demonstration", kind="int", vary=Ints(1, 999_999)),
+        Param("rho", sp.Rational(1, 2), f"off-diagonal covariance ρ of the correlated inputs, in (−1/{DEMO_N - 1}, 1)",
+              vary=Fractions(sp.Rational(1, 10), sp.Rational(9, 10), 10)),
     ),
 )

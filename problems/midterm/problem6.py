@@ -16,7 +16,8 @@ from derivations.calculus.iterates import float_adam
 from derivations.calculus.optimizers import ALPHA, BETA_1, BETA_2, EPSILON, G, M, T, V, X
 from derivations.calculus.oracles import Identity, Oracle, Reference
 from derivations.core.errors import UserError
-from derivations.core.model import Param, Problem
+from derivations.calculus.printing import inline
+from derivations.core.model import Fractions, Ints, Param, Pick, Problem, Variation
 
 MAX_STEPS = 50
 #: The gradients of the table: g = 10^k for these k.
@@ -293,15 +294,16 @@ PROBLEM = Problem(
         "(1) Take ε = 0 and 0 < β₁, β₂ < 1, and show that every update θ_t − θ_{t−1} equals −α·sign(g). "
         "(2) How does the update depend on g when ε is large, for instance ε = 1?"
     ),
+    variation=Variation(restate=lambda p: PROBLEM.statement.replace("ε = 1?", f"ε = {inline(p['eps'])}?")),
     solve_fn=solve,
     params=(
-        Param("eps", sp.Integer(1), "ε of part (2), > 0"),
+        Param("eps", sp.Integer(1), "ε of part (2), > 0", vary=Pick((sp.Rational(1, 2), sp.Integer(1), sp.Integer(2), sp.Integer(5)))),
         Param("eps_placement", "outside", "ε added to √v̂ (outside, PyTorch) or to v̂ under the root (inside)",
               kind="choice", choices=("outside", "inside")),
-        Param("alpha", sp.Rational(1, 1000), "the step size α (> 0)"),
-        Param("beta1", sp.Rational(9, 10), "β₁, strictly between 0 and 1"),
-        Param("beta2", sp.Rational(999, 1000), "β₂, strictly between 0 and 1"),
+        Param("alpha", sp.Rational(1, 1000), "the step size α (> 0)", vary=Fractions(sp.Rational(1, 1000), sp.Rational(1, 100), 1000)),
+        Param("beta1", sp.Rational(9, 10), "β₁, strictly between 0 and 1", vary=Pick((sp.Rational(4, 5), sp.Rational(17, 20), sp.Rational(9, 10), sp.Rational(19, 20)))),
+        Param("beta2", sp.Rational(999, 1000), "β₂, strictly between 0 and 1", vary=Pick((sp.Rational(99, 100), sp.Rational(995, 1000), sp.Rational(999, 1000)))),
         Param("steps", 5, f"steps t = 1 … steps of the numeric checks (at most {MAX_STEPS})", kind="int", minimum=1),
-        Param("seed", 0, "random points of the identity and loop checks", kind="int"),
+        Param("seed", 0, "random points of the identity and loop checks", kind="int", vary=Ints(1, 999_999)),
     ),
 )
