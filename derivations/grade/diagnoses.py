@@ -9,6 +9,7 @@ on, an instructor-facing note, and the answer's partial credit.
 from __future__ import annotations
 
 import itertools
+import unicodedata
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable
@@ -45,8 +46,8 @@ def diagnose(attempt) -> Finding | None:
     """The first rule of :data:`RULES` that explains ``attempt`` (see :class:`~derivations.grade.grader.Attempt`)."""
     for rule in RULES:
         found = rule.test(attempt)
-        if found:
-            return Finding(rule.tag, rule.credit, *found)
+        if found:  # composed accents (ŷ, not y + U+0302), as the problems' prose prints them
+            return Finding(rule.tag, rule.credit, *(unicodedata.normalize("NFC", text) for text in found))
     return None
 
 
