@@ -10,6 +10,7 @@ a student's seed when any problem would repeat a variant another student has.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -81,22 +82,26 @@ class Variant:
     def identity(self) -> str:
         """The values the variant shows, as text: two variants showing the same are duplicates."""
         shown = {k: _shown(v) for k, v in self.values.items()}
-        shown |= {k: np.asarray(v).tolist() for k, v in (self.inputs or {}).items()}
+        shown |= {k: _plain(v) for k, v in (self.inputs or {}).items()}
         return json.dumps(shown, sort_keys=True)
 
     def statement(self) -> str:
-        restate = self.problem.variation.restate
-        return restate(self.solution.parameters) if restate else self.problem.statement
+        return self.solution.problem.statement
 
     def shown_values(self) -> list[tuple[str, str, str]]:
         """(name, value as text, what it is) of every drawn value, parameters then inputs."""
         helps = {p.name: p.help for p in self.problem.params}
         rows = [(k, _shown(v), helps[k]) for k, v in self.values.items()]
-        return rows + [(k, json.dumps(np.asarray(v).tolist()), "--values input") for k, v in (self.inputs or {}).items()]
+        return rows + [(k, json.dumps(_plain(v)), "an input of the key's numbers, as --values") for k, v in (self.inputs or {}).items()]
 
     def key_dict(self) -> dict:
         from derivations.render.report import solution_dict
         return solution_dict(self.solution, self.results, self.inputs)
+
+
+def _plain(array: np.ndarray) -> list:
+    """An input array as nested lists, whole numbers printed without a decimal point."""
+    return np.vectorize(lambda x: int(x) if float(x).is_integer() else float(x), otypes=[object])(array).tolist()
 
 
 def _shown(value: Any) -> str:
@@ -132,6 +137,8 @@ def _solved(problem, seed, values, inputs) -> tuple[Variant | None, str | None]:
         solution = problem.solve(values)
     except UserError as exc:
         return None, f"refused: {exc}"
+    if problem.variation.restate:  # every renderer of the key then shows the variant's own numbers
+        solution.problem = dataclasses.replace(problem, statement=problem.variation.restate(solution.parameters))
     results = solution.run_checks()
     failed = [r.name for r in results if not r.passed]
     if failed:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import sympy as sp
 from sympy.printing.pretty.pretty_symbology import sub, sup
 
 from derivations.core.model import CheckResult, Solution
@@ -77,11 +78,13 @@ def _merge_scripts(tex: str) -> str:
         tex = merged
 
 
-def problem_fragment(solution: Solution, results: list[CheckResult], figures: dict[str, str] | None = None) -> str:
-    """One problem as a ``\\section``: statement, assumptions, steps, boxed answers, checks."""
+def problem_fragment(solution: Solution, results: list[CheckResult], figures: dict[str, str] | None = None,
+                     heading: str | None = None) -> str:
+    """One problem as a ``\\section``: statement, assumptions, steps, boxed answers, checks.
+    ``heading`` replaces the id and title (a class set's key names the student too)."""
     problem = solution.problem
-    lines = [rf"\section*{{{tex_text(problem.id)}: {tex_text(problem.title)}}}",
-             rf"\addcontentsline{{toc}}{{section}}{{{tex_text(problem.id)}: {tex_text(problem.title)}}}",
+    heading = tex_text(heading or f"{problem.id}: {problem.title}")
+    lines = [rf"\section*{{{heading}}}", rf"\addcontentsline{{toc}}{{section}}{{{heading}}}",
              rf"\paragraph{{Problem.}} {tex_text(problem.statement)}"]
     if solution.parameters:
         lines.append(r"\paragraph{Parameters.} "
@@ -117,6 +120,20 @@ def problem_fragment(solution: Solution, results: list[CheckResult], figures: di
     return "\n".join(lines)
 
 
+def question_fragment(variant) -> str:
+    """A variant's question as a ``\\section``: restated statement and its values, no answers."""
+    problem = variant.problem
+    lines = [rf"\section*{{{tex_text(problem.id)}: {tex_text(problem.title)}}}", rf"\paragraph{{Problem.}} {tex_text(variant.statement())}",
+             r"\paragraph{Values of this version.}", r"\begin{itemize}"]
+    helps = {p.name: p.help for p in problem.params}
+    lines += [rf"  \item {tex_text(name)} = {_parameter(value)} ({tex_text(helps[name])})"
+              for name, value in variant.values.items()]
+    lines += [rf"  \item {tex_text(name)} = {_parameter(sp.Matrix(value).applyfunc(sp.nsimplify))}"
+              for name, value in (variant.inputs or {}).items()]
+    lines.append(r"\end{itemize}")
+    return "\n".join(lines)
+
+
 def _display(math: str) -> str:
     """A displayed equation, shrunk to the line when it is wider (an answer written out in the
     inputs can be twice the page): TeX cannot break a formula by itself."""
@@ -135,8 +152,9 @@ def _sci(x: float) -> str:
     return f"${mantissa}\\times 10^{{{int(exponent)}}}$"
 
 
-def document(title: str, fragments: list[str]) -> str:
-    """A complete article: preamble, title, table of contents, then the fragments."""
+def document(title: str, fragments: list[str], contents: bool = True) -> str:
+    """A complete article: preamble, title, table of contents (unless ``contents`` is False: then
+    one pdflatex run is enough), then the fragments."""
     body = "\n\n\\bigskip\n\n".join(fragments)
     return "\n".join([
         r"\documentclass[11pt]{article}",
@@ -149,7 +167,7 @@ def document(title: str, fragments: list[str]) -> str:
         r"\begin{document}",
         r"\sloppy  % long formulas and names in prose: stretch the spaces rather than the margin",
         r"\maketitle",
-        r"\tableofcontents",
+        *([r"\tableofcontents"] if contents else []),
         body,
         r"\end{document}",
         "",
