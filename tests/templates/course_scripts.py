@@ -56,16 +56,20 @@ def check(f, g, loss, batch, n_in, n_hidden, n_out, saturate=False):
     J_autograd = criterion(y_hat_autograd, y)
     net_autograd.zero_grad()
     J_autograd.backward()
-    # dJ/dy_hat is torch's loss differentiated at our y_hat. Where y_hat saturates its
-    # entries reach 1e12/N, far above 1e-3 / float32 epsilon, so the difference is measured
-    # against the gradient's own size (an absolute test whenever that size is <= 1).
+    # The course prints (dJdy_hat - y_hat_autograd.grad).norm() < 1e-3: PyTorch's gradient at
+    # PyTorch's own y_hat. Where an output is a few float32 ulps from 0 or 1 without being
+    # exactly 0 or 1, that gradient (up to 1e12/N) moves by far more than 1e-3 when y_hat moves
+    # by one ulp, so the course's line can hold only for a forward pass bit-identical to
+    # PyTorch's (MKL's GEMM order, SLEEF's exp), which the NumPy forward is not. The reference
+    # here is PyTorch's gradient at the template's y_hat, compared as the course compares: an
+    # absolute norm below 1e-3 (the BCE is PyTorch's to the bit, so the difference is 0).
     y_hat_leaf = y_hat.detach().clone().requires_grad_(True)
     criterion(y_hat_leaf, y).backward()
     reference = y_hat_leaf.grad
 
     print((y_hat - y_hat_autograd).norm() < 1e-3)
     print((J - J_autograd).abs() < 1e-3)
-    print((dJdy_hat - reference).norm() / reference.norm().clamp(min=1.0) < 1e-3)
+    print((dJdy_hat - reference).norm() < 1e-3)
     print((net_autograd.linear1.weight.grad.data - net.grads["dJdW1"]).norm() < 1e-3)
     print((net_autograd.linear1.bias.grad.data - net.grads["dJdb1"]).norm() < 1e-3)
     print((net_autograd.linear2.weight.grad.data - net.grads["dJdW2"]).norm() < 1e-3)
@@ -103,17 +107,40 @@ for batch, n_in, n_hidden, n_out in [(1, 3, 4, 2), (1, 1, 1, 1), (7, 5, 3, 8), (
 '''
 
 SATURATED = '''\
-"""Sigmoid outputs of exactly 0.0 and 1.0 (float32) under BCE: the loss clamps each log at -100."""
+"""Sigmoid outputs of exactly 0.0 and 1.0 (float32) under BCE, over seeds argv[1] .. argv[2] - 1:
+the loss clamps each log at -100 and its gradient divides by max(y_hat (1 - y_hat), 1e-12).
+Last, how many of the networks had outputs of exactly 0.0 and exactly 1.0."""
+import sys
+
 import torch
 
 from course_checks import ACTIVATION, check
 
-torch.manual_seed(0)
-for f in ACTIVATION:
-    for batch in (16, 1):
-        y_hat = check(f, "sigmoid", "bce", batch, n_in=4, n_hidden=10, n_out=6, saturate=True)
-        if batch > 1:
-            print(((y_hat == 0).any() & (y_hat == 1).any()))
+both = 0
+for seed in range(int(sys.argv[1]), int(sys.argv[2])):
+    torch.manual_seed(seed)
+    for f in ACTIVATION:
+        for batch in (16, 1):
+            y_hat = check(f, "sigmoid", "bce", batch, n_in=4, n_hidden=10, n_out=6, saturate=True)
+            both += bool((y_hat == 0).any() & (y_hat == 1).any())
+print(f"saturated={both}")
+'''
+
+COURSE_EXAMPLE = '''\
+"""The course's BCE example (2 -> 70 ReLU -> 5 sigmoid, batch 10, torch.randn inputs), over seeds
+argv[1] .. argv[2] - 1; last, how many of those seeds had an output of exactly 0.0 or 1.0."""
+import sys
+
+import torch
+
+from course_checks import check
+
+saturated = 0
+for seed in range(int(sys.argv[1]), int(sys.argv[2])):
+    torch.manual_seed(seed)
+    y_hat = check("relu", "sigmoid", "bce", batch=10, n_in=2, n_hidden=70, n_out=5)
+    saturated += bool(((y_hat == 0) | (y_hat == 1)).any())
+print(f"saturated={saturated}")
 '''
 
 SUM_INSTEAD_OF_MEAN = '''\

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from conftest import require_module
 from derivations.calculus.finite_differences import central_differences
-from course_scripts import (CHECKS, MISSING_TRANSPOSE, PAIRS, SATURATED, SHAPES,
+from course_scripts import (CHECKS, COURSE_EXAMPLE, MISSING_TRANSPOSE, PAIRS, SATURATED, SHAPES,
                             SUM_INSTEAD_OF_MEAN)
 from helpers import cli
 
@@ -32,8 +32,8 @@ def course_folder(tmp_path, mlp_py: str | None = None):
     assert run.code == 0, run.err
     if mlp_py is not None:
         (folder / "mlp.py").write_text(mlp_py)
-    for name, text in {"course_checks.py": CHECKS, "test_pairs.py": PAIRS,
-                       "test_shapes.py": SHAPES, "test_saturated.py": SATURATED}.items():
+    for name, text in {"course_checks.py": CHECKS, "test_pairs.py": PAIRS, "test_shapes.py": SHAPES,
+                       "test_saturated.py": SATURATED, "test_course_example.py": COURSE_EXAMPLE}.items():
         (folder / name).write_text(text)
     return folder
 
@@ -73,11 +73,19 @@ def test_several_shapes_and_a_batch_of_one(course):
     assert set(lines) == {"tensor(True)"}
 
 
-def test_saturated_sigmoid_outputs_match_bce_loss(course):
-    lines = run_script(course, "test_saturated.py")
-    # per f: a batch of 16 (7 comparisons + "some y_hat are exactly 0 and 1") and a batch of 1
-    assert len(lines) == len(ACTIVATIONS) * (COMPARISONS + 1 + COMPARISONS)
-    assert set(lines) == {"tensor(True)"}
+def test_saturated_sigmoid_outputs_match_bce_loss_over_many_seeds(course):
+    seeds = 20
+    lines = run_script(course, "test_saturated.py", "0", str(seeds))
+    checks = seeds * len(ACTIVATIONS) * 2                       # batches of 16 and of 1
+    assert lines[:-1] == ["tensor(True)"] * (checks * COMPARISONS)
+    assert int(lines[-1].split("=")[1]) > checks // 4          # outputs of exactly 0 and 1 both
+
+
+def test_the_course_bce_example_over_many_seeds(course):
+    seeds = 300
+    lines = run_script(course, "test_course_example.py", "0", str(seeds))
+    assert lines[:-1] == ["tensor(True)"] * (seeds * COMPARISONS)
+    assert int(lines[-1].split("=")[1]) > seeds // 2          # most seeds saturate an output
 
 
 @pytest.mark.parametrize("wrong_mlp_py", [SUM_INSTEAD_OF_MEAN, MISSING_TRANSPOSE],
@@ -101,8 +109,30 @@ def test_bce_on_exactly_saturated_outputs_equals_torch():
     J_torch.backward()
     assert J.dtype == torch.float32 and J.shape == ()
     assert torch.isclose(J, J_torch) and abs(J.item() - (100 + 100 - np.log(0.25)) / 5) < 1e-5
-    torch.testing.assert_close(dJdy_hat, leaf.grad, rtol=1e-6, atol=0)
+    assert torch.equal(dJdy_hat, leaf.grad)
     assert dJdy_hat[0, 0] == pytest.approx(-1e12 / 5, rel=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_bce_gradient_is_torchs_to_the_bit_near_and_at_saturation(dtype):
+    """Values at, and a few ulps from, 0 and 1, tiny ones under the 1e-12 clamp, and ordinary
+    ones; targets 0, 1 and in between; batch sizes whose division by N rounds differently."""
+    torch = require_module("torch")
+    rng = np.random.default_rng(0)
+    t = getattr(torch, dtype)
+    one = torch.tensor(1.0, dtype=t)
+    edges = torch.tensor([0.0, 1.0, 1e-30, 1e-13, 1e-12, 3e-12, 1e-7, 0.5], dtype=t)
+    near_one = torch.nextafter(one, torch.tensor(0.0, dtype=t)) ** torch.arange(1, 9, dtype=t)
+    for n in (1, 3, 7, 50, 97):
+        values = torch.cat([edges, near_one, torch.from_numpy(rng.random(64)).to(t)])
+        y_hat = values[torch.from_numpy(rng.integers(0, len(values), (n, 5)))]
+        y = torch.from_numpy(rng.choice([0.0, 1.0, 0.3], (n, 5))).to(t)
+        J, dJdy_hat = bce_loss(y, y_hat)
+        leaf = y_hat.clone().requires_grad_(True)
+        J_torch = torch.nn.BCELoss()(leaf, y)
+        J_torch.backward()
+        assert torch.equal(dJdy_hat, leaf.grad), n
+        assert (J - J_torch).abs() < 1e-3
 
 
 def test_numpy_arrays_in_give_numpy_arrays_out_and_match_finite_differences():

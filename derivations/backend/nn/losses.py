@@ -130,14 +130,20 @@ class MSELoss(Loss):
         return self.diff * self.diff.dtype.type(2.0 * self._scale(self.diff.size))
 
 
-TORCH_BCE_EPS = float(np.float32(1e-12))   # PyTorch's clamp, a float32 constant
+TORCH_BCE_EPS = float(np.float32(1e-12))   # PyTorch's clamp of ŷ(1 − ŷ): a float constant, also for double
 
 
 class BCELoss(Loss):
-    """Binary cross-entropy on probabilities ŷ ∈ [0, 1], as ``torch.nn.BCELoss``.
+    """Binary cross-entropy on probabilities ŷ ∈ [0, 1], exactly as ``torch.nn.BCELoss``
+    (ATen's ``binary_cross_entropy`` and its backward), in the input's dtype:
 
-    L = −[y log ŷ + (1 − y) log(1 − ŷ)] with each log clamped at −100, so ŷ = 0 or 1 gives a
-    finite loss; ∂L/∂ŷ = (ŷ − y) / max(ŷ(1 − ŷ), 1e−12), PyTorch's own formula.
+        L = (y − 1)·max(log(1 − ŷ), −100) − y·max(log ŷ, −100)
+        ∂L/∂ŷ = (ŷ − y) / max((1 − ŷ)·ŷ, 1e−12), then ÷ N for the mean
+
+    The same operations in the same order: where ŷ saturates to exactly 0 or 1 the
+    gradient is ±1e12/N, and a course script that compares it with PyTorch's to 1e−3
+    needs every rounding to be PyTorch's (÷ N, not × 1/N; the clamp 1e−12 rounded to
+    float32, as PyTorch's constant is, also for float64).
     """
 
     def forward(self, y_hat: np.ndarray, y) -> float:
@@ -145,15 +151,18 @@ class BCELoss(Loss):
         if y_hat.size and (y_hat.min() < 0 or y_hat.max() > 1):
             raise LayerInputError("BCELoss: predictions must lie in [0, 1]; use BCEWithLogitsLoss for logits")
         self.y_hat, self.y = y_hat, np.asarray(y, dtype=y_hat.dtype)
+        floor = y_hat.dtype.type(-100)
         with np.errstate(divide="ignore"):
-            log_p = np.maximum(np.log(y_hat), -100)
-            log_q = np.maximum(np.log1p(-y_hat), -100)
-        return self._reduce(-(self.y * log_p + (1 - self.y) * log_q))
+            log_q = np.maximum(np.log1p(-y_hat), floor)
+            log_p = np.maximum(np.log(y_hat), floor)
+        return self._reduce((self.y - 1) * log_q - self.y * log_p)
 
     def backward(self) -> np.ndarray:
-        y_hat, y = self.y_hat, self.y
-        denom = np.maximum((1 - y_hat) * y_hat, TORCH_BCE_EPS)
-        return (y_hat - y) / denom * y_hat.dtype.type(self._scale(y_hat.size))
+        y_hat, f = self.y_hat, self.y_hat.dtype.type
+        grad = (y_hat - self.y) / np.maximum((f(1) - y_hat) * y_hat, f(TORCH_BCE_EPS))
+        if self.reduction == "mean":
+            grad /= f(y_hat.size)
+        return grad
 
 
 class BCEWithLogitsLoss(Loss):

@@ -6,7 +6,14 @@ conventions are the template's: ``W`` is (out, in) as in ``torch.nn.Linear``, ``
 (batch, in), and ``mse_loss`` / ``bce_loss`` return ``(J, dJ/dŷ)`` for the mean loss with
 the semantics of ``torch.nn.MSELoss()`` / ``torch.nn.BCELoss()`` (BCE clamps each log at
 −100, so ŷ exactly 0 or 1 gives a finite loss, and its gradient divides by
-max(ŷ(1 − ŷ), 1e−12)).
+max(ŷ(1 − ŷ), 1e−12); both in PyTorch's operations and order, so that for the same ŷ
+dJ/dŷ is PyTorch's to the bit, ±1e12/N included).
+
+The forward pass is NumPy's, so ŷ agrees with PyTorch's to float32 rounding, not to the
+bit (another GEMM summation order, another exp). A course line comparing dJ/dŷ with
+autograd's gradient at PyTorch's *own* ŷ to 1e−3 therefore holds for outputs that are
+exactly 0 or 1 and for ordinary ones, but not where an output is a few ulps from 0 or 1
+without reaching it: there one ulp of ŷ moves the gradient by far more than 1e−3.
 
 Every forward and backward step is a backend layer or loss (:mod:`derivations.backend.nn`); this
 module only converts at the boundary. Tensors are turned into NumPy arrays of their own
