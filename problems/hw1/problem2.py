@@ -325,25 +325,33 @@ def _safe_numeric(expr, values):
         return np.nan
 
 
+#: a variant's sigmoid pre-activations stay within ±SATURATED (σ′(4) ≈ 0.018)
+SATURATED = 4
 SHORT_NAMES = {"relu": "ReLU", "sigmoid": "σ", "identity": "identity"}
 
 
 def _variant_inputs(rng, p):
-    """Concrete --values for the key: small integers, in distinct sizes n, m, K so that a missing
-    transpose cannot go unseen."""
+    """Concrete --values for the key: weights −1, 0, 1 and other entries −2 … 2 (numbers to work by
+    hand), in distinct sizes n, m, K so that a missing transpose cannot go unseen."""
     n_, m_, k_ = (int(d) for d in rng.choice(np.arange(2, 6), size=3, replace=False))
     shapes = {"x": (n_, 1), "W1": (m_, n_), "b1": (m_, 1), "W2": (k_, m_), "b2": (k_, 1), "y": (k_, 1)}
-    return {name: rng.integers(-3, 4, size=shape).astype(float) for name, shape in shapes.items()}
+    return {name: rng.integers(-1 if name[0] == "W" else -2, 2 if name[0] == "W" else 3, size=shape).astype(float)
+            for name, shape in shapes.items()}
 
 
 def _degenerate(v):
     """A linear net says nothing about f′ and g′; a zero hidden pre-activation sits on ReLU's kink;
-    ReLU pre-activations of one sign leave a branch of f′ unexercised."""
+    ReLU pre-activations of one sign leave a branch of f′ unexercised; a sigmoid past ±4
+    saturates, and the gradients through it all but vanish."""
     if v["f"] == v["g"] == "identity":
         return "f and g are both the identity"
-    z = v["W1"] @ v["x"] + v["b1"]
-    if v["f"] == "relu" and not ((z > 0).any() and (z < 0).any() and (z != 0).all()):
+    z1 = v["W1"] @ v["x"] + v["b1"]
+    if v["f"] == "relu" and not ((z1 > 0).any() and (z1 < 0).any() and (z1 != 0).all()):
         return "ReLU's pre-activations W1x + b1 are not all nonzero with both signs"
+    z3 = v["W2"] @ NUMERIC[v["f"]](z1) + v["b2"]
+    for name, act, z in (("f", v["f"], z1), ("g", v["g"], z3)):
+        if act == "sigmoid" and np.abs(z).max() > SATURATED:
+            return f"the sigmoid {name} saturates (a pre-activation beyond ±{SATURATED})"
     return None
 
 

@@ -276,7 +276,7 @@ def solve(p, sol):
     for leaf in leaves:
         sol.step("Summing the chained edge derivatives over every path from {leaf} to L gives the same "
                  "derivative as part (1):", row(leaf), _readable(graph.derivative(L, leaf)), math={"leaf": leaf},
-                 check=Identity(of=grads[leaf], seed=p["seed"], tolerance=ROUNDING,
+                 check=Identity(of=grads[leaf], seed=p["seed"], count=8, tolerance=ROUNDING,
                                 describe="part (1) at random rectangular points"))
     sol.answer("graph", None, text=(
         "(2) Leaves x, W, w2, y" + (", b" if bias else "") + "; operation nodes "
