@@ -220,6 +220,20 @@ def test_attributes_and_item_assignment_reach_the_network():
     assert (mlp(np.ones((5, 3))).argmax(axis=1) == 0).all()
     with pytest.raises(ValueError, match=r"expected an array of shape \(4, 2\)"):
         mlp.W[1] = np.zeros((2, 4, 1))
+    W, b = [np.full((3, 4), 0.5), np.ones((4, 2))], [np.zeros(4), np.array([[2.0, -2.0]])]
+    mlp.W, mlp.b = W, b                                   # whole lists, as the template keeps them
+    assert all(np.array_equal(layer.W.data, w) for layer, w in zip(mlp._linears, W))
+    np.testing.assert_array_equal(mlp.b[1], [2.0, -2.0])
+    mlp.dW = [np.ones((3, 4)), np.ones((4, 2))]
+    mlp.db = [np.ones(4), np.ones(2)]
+    assert all(layer.W.grad.all() and layer.b.grad.all() for layer in mlp._linears)
+    mlp.W[:1] = [np.zeros((3, 4))]
+    assert not mlp._linears[0].W.data.any()
+    with pytest.raises(ValueError, match="expected 2 arrays, one per layer, got 1"):
+        mlp.W = [np.zeros((3, 4))]
+    with pytest.raises(ValueError, match=r"expected an array of shape \(4, 2\)"):
+        mlp.W = [np.ones((3, 4)), np.zeros((2, 4))]
+    assert not mlp._linears[0].W.data.any()                # nothing assigned when one is wrong
     mlp.eval()
     assert not mlp.train_mode
     with pytest.raises(RuntimeError, match="eval mode"):

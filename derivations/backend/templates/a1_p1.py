@@ -69,8 +69,10 @@ def _squeezed(shape: tuple[int, ...]) -> tuple[int, ...]:
 class _ArrayList(MutableSequence):
     """``W``, ``dW``, ``b`` or ``db``: a list whose items are the backend's arrays.
 
-    Reading gives the live array; ``mlp.W[i] = M`` copies ``M`` into it (checking the shape),
-    so template code that assigns weights or gradients item by item reaches the backend.
+    Reading gives the live array; ``mlp.W[i] = M`` and ``mlp.W[a:b] = [...]`` copy into it
+    (checking the shape), so template code that assigns weights or gradients reaches the
+    backend. The template keeps plain lists, so ``mlp.W = [...]`` is assigned the same way
+    (see :class:`MLP`'s setters).
     """
 
     def __init__(self, params, field: str):
@@ -85,11 +87,15 @@ class _ArrayList(MutableSequence):
         return getattr(self._params[i], self._field)
 
     def __setitem__(self, i, value):
-        target = self[i]
-        value = np.asarray(value)
-        if _squeezed(value.shape) != _squeezed(target.shape):     # (1, d) for (d,) is fine
-            raise ValueError(f"expected an array of shape {target.shape}, got {value.shape}")
-        target[...] = value.reshape(target.shape)
+        targets = self[i] if isinstance(i, slice) else [self[i]]
+        values = [np.asarray(v) for v in value] if isinstance(i, slice) else [np.asarray(value)]
+        if len(values) != len(targets):
+            raise ValueError(f"expected {len(targets)} arrays, one per layer, got {len(values)}")
+        for target, v in zip(targets, values):          # every shape checked before any copy
+            if _squeezed(v.shape) != _squeezed(target.shape):     # (1, d) for (d,) is fine
+                raise ValueError(f"expected an array of shape {target.shape}, got {v.shape}")
+        for target, v in zip(targets, values):
+            target[...] = v.reshape(target.shape)
 
     def __delitem__(self, i):
         raise TypeError("the layers of an MLP cannot be removed")
@@ -192,17 +198,33 @@ class MLP(Layer):
     def W(self) -> _ArrayList:
         return _ArrayList([layer.W for layer in self._linears], "data")
 
+    @W.setter
+    def W(self, arrays) -> None:
+        self.W[:] = arrays
+
     @property
     def dW(self) -> _ArrayList:
         return _ArrayList([layer.W for layer in self._linears], "grad")
+
+    @dW.setter
+    def dW(self, arrays) -> None:
+        self.dW[:] = arrays
 
     @property
     def b(self) -> _ArrayList:
         return _ArrayList([layer.b for layer in self._linears], "data")
 
+    @b.setter
+    def b(self, arrays) -> None:
+        self.b[:] = arrays
+
     @property
     def db(self) -> _ArrayList:
         return _ArrayList([layer.b for layer in self._linears], "grad")
+
+    @db.setter
+    def db(self, arrays) -> None:
+        self.db[:] = arrays
 
     @property
     def nlayers(self) -> int:
