@@ -89,9 +89,16 @@ def fit(model, train_loader, test_loader, epochs: int, schedule=None,
     return history
 
 
-def get_one_hot(labels: np.ndarray, dim: int) -> np.ndarray:
+def get_one_hot(labels, dim: int) -> np.ndarray:
+    """(n, dim) float32 rows with a 1 at each label. Labels may be floats holding whole
+    numbers, as ``np.loadtxt`` (the sheet's CSV loader) returns them."""
+    labels = np.asarray(labels).reshape(-1)
+    with np.errstate(invalid="ignore"):              # NaN or inf labels fail the check below
+        classes = labels.astype(np.int64) if labels.dtype.kind in "fb" else labels
+    if labels.dtype.kind not in "iufb" or (labels != classes).any() or (classes < 0).any() or (classes >= dim).any():
+        raise ValueError(f"get_one_hot: labels must be whole numbers in 0…{dim - 1}, got {labels[:5]}…")
     one_hot = np.zeros((len(labels), dim), dtype=np.float32)
-    one_hot[np.arange(len(labels)), labels] = 1
+    one_hot[np.arange(len(labels)), classes] = 1
     return one_hot
 
 
