@@ -1,8 +1,9 @@
 """``template``: write a course's starter-code file as a shim over ``derivations.backend.templates``.
 
 ``template a1/p1 --out DIR`` writes ``p1.py``; ``template hw1/impl --out DIR`` writes
-``mlp.py``. Each comes with a short ``README.md``; both are meant to sit beside the course's
-own files (the CSV data, the grading scripts), which then run against the project.
+``mlp.py``. Each comes with a short README named after the template (``README-a1-p1.md``,
+``README-hw1-impl.md``), so both templates can share a folder; both are meant to sit beside
+the course's own files (the CSV data, the grading scripts), which then run against the project.
 """
 
 from __future__ import annotations
@@ -73,8 +74,8 @@ Each comparison they print should read `tensor(True)`.
 '''
 
 TEMPLATES = {
-    "a1/p1": {"p1.py": P1, "README.md": P1_README},
-    "hw1/impl": {"mlp.py": MLP_PY, "README.md": MLP_README},
+    "a1/p1": {"p1.py": P1, "README-a1-p1.md": P1_README},
+    "hw1/impl": {"mlp.py": MLP_PY, "README-hw1-impl.md": MLP_README},
 }
 
 
@@ -102,5 +103,5 @@ def run(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
         (out / name).write_text(text)
-        print(out / name)
+    print("wrote " + ", ".join(str(out / name) for name in files))
     return 0
