@@ -126,3 +126,12 @@ def test_checkpoint_with_arrays_of_other_shapes_is_a_user_error(tiny_cifar, tmp_
     assert train(folder, out, "--epochs", "2", "--resume") == 2
     err = capsys.readouterr().err
     assert f"{name} has shape (3,), expected" in err and len(err.strip().splitlines()) == 1
+
+
+def test_piped_output_has_no_progress_bar_and_one_line_per_epoch(tiny_cifar, tmp_path, capsys):  # noqa: F811
+    folder, _ = tiny_cifar
+    args = [a for a in TINY if a != "--no-progress"]
+    assert main(["train", "cifar-cnn", "--data-dir", str(folder), *args, "--epochs", "1"]) == 0
+    captured = capsys.readouterr()
+    assert "\r" not in captured.out + captured.err and "img/s]" not in captured.err
+    assert ", 1 epoch, " in captured.out and captured.out.count("\nepoch ") == 1

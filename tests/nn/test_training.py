@@ -118,3 +118,14 @@ def test_command_modules_import_no_numpy_at_top_level():
             "print('numpy' in sys.modules, 'matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_piped_output_has_one_line_per_epoch_and_no_progress_bar():
+    real_mnist()
+    data_dir = ["--data-dir", str(SHARED_DATA)] if (SHARED_DATA / "mnist").is_dir() else []
+    result = cli("--train-limit", "500", "--hidden", "16", "--epochs", "1", *data_dir)   # no --no-progress
+    assert result.returncode == 0, result.stderr
+    assert "\r" not in result.stdout + result.stderr and "batch/s" not in result.stderr
+    lines = result.stdout.splitlines()
+    assert sum(line.startswith("epoch ") for line in lines) == 1
+    assert ", 1 epoch, " in lines[1] and "after 1 epoch:" in lines[-1] and "1 BLAS thread" in lines[1]

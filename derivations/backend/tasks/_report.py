@@ -1,4 +1,4 @@
-"""Outputs shared by training tasks: metrics JSON, training-curve PNG, peak memory."""
+"""Outputs shared by training tasks: progress bar or not, metrics JSON, training-curve PNG, peak memory."""
 
 from __future__ import annotations
 
@@ -6,6 +6,16 @@ import json
 import resource
 import sys
 from pathlib import Path
+
+
+def show_progress(args) -> bool:
+    """A progress bar only on a terminal: piped or logged, the one line per epoch is the record."""
+    return not args.no_progress and sys.stderr.isatty()
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 epoch``, ``20 epochs``."""
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def peak_rss_mib() -> float:

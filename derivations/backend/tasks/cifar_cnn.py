@@ -55,7 +55,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                                    "and a checkpoint every epoch here")
     run.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.npz (needs --out)")
     run.add_argument("--max-steps", type=int, metavar="N", help="stop after N steps (smoke tests)")
-    run.add_argument("--no-progress", action="store_true", help="no progress bar (metrics lines only)")
+    run.add_argument("--no-progress", action="store_true",
+                     help="no progress bar on a terminal either (piped or redirected output never has one)")
     recipe = parser.add_argument_group("recipe (each a switch; defaults are airbench94's)")
     recipe.add_argument("--widths", metavar="W1,W2,W3", help="block widths (default: the preset's)")
     recipe.add_argument("--lr", type=float, default=11.5,
@@ -439,7 +440,8 @@ def run(args) -> int:
         meta = read_checkpoint(ckpt, cfg)
     reuse_freed_memory()
     set_layer_threads(args.threads or os.cpu_count() or 1)
-    data = cifar10.load(args.data_dir, download_missing=not args.no_download, progress=not args.no_progress)
+    progress = _report.show_progress(args)
+    data = cifar10.load(args.data_dir, download_missing=not args.no_download, progress=progress)
     train_x, train_y = data.train_images, data.train_labels
     if cfg["train_limit"]:
         keep = np.random.default_rng(cfg["seed"] + 3).permutation(len(train_x))[:cfg["train_limit"]]
@@ -461,11 +463,11 @@ def run(args) -> int:
     padded = np.pad(train_x, ((0, 0), (p, p), (p, p), (0, 0)), mode="reflect") if p else train_x
 
     print(f"CIFAR-10 from {data.source.name}: {len(train_x)} train / {len(test_x)} test images")
-    print(f"model {trainer.model.label}, preset {cfg['preset']}, batch {b}, {cfg['epochs']} epochs, "
+    print(f"model {trainer.model.label}, preset {cfg['preset']}, batch {b}, {_report.plural(cfg['epochs'], 'epoch')}, "
           f"lr {trainer.base_lr:.4g} (BN shifts ×{cfg['bias_scaler']:g}), seed {cfg['seed']}")
     total_images = steps_per_epoch * b * cfg["epochs"]
     bar = tqdm(total=total_images, initial=trainer.step_count * b, unit="img", unit_scale=True,
-               disable=args.no_progress, leave=False, dynamic_ncols=True)
+               disable=not progress, leave=False, dynamic_ncols=True)
     start = time.perf_counter()
     stopped = False
     while trainer.epoch < cfg["epochs"] and not stopped:

@@ -58,7 +58,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                           "multi-threaded OpenBLAS")
     out = parser.add_argument_group("output")
     out.add_argument("--out", metavar="DIR", help="write curve.png, model.npz and metrics.json here")
-    out.add_argument("--no-progress", action="store_true", help="no progress bar (metrics lines only)")
+    out.add_argument("--no-progress", action="store_true",
+                     help="no progress bar on a terminal either (piped or redirected output never has one)")
 
 
 def _parse_hidden(text: str) -> list[int]:
@@ -152,8 +153,8 @@ def run(args) -> int:
     from derivations.backend.nn.threads import auto_threads, set_blas_threads
     threads = args.threads or auto_threads()
     set_blas_threads(threads)
-    data = mnist.load(args.dataset, args.data_dir, download_missing=not args.no_download,
-                      progress=not args.no_progress)
+    progress = _report.show_progress(args)
+    data = mnist.load(args.dataset, args.data_dir, download_missing=not args.no_download, progress=progress)
     train_x, train_y = data.train_images, data.train_labels
     if args.train_limit:
         train_x, train_y = train_x[:args.train_limit], train_y[:args.train_limit]
@@ -170,8 +171,9 @@ def run(args) -> int:
 
     print(f"{data.name}: {len(train_x)} train / {len(data.test_images)} test images from {data.folder}")
     print(f"model {model.label} {args.activation}, {args.optimizer} peak lr {peak_lr(args):g} ({args.schedule}), "
-          f"batch {args.batch_size}, {args.epochs} epochs, seed {args.seed}, {threads} BLAS thread(s)")
-    bar = tqdm(total=len(train) * args.epochs, unit="batch", disable=args.no_progress,
+          f"batch {args.batch_size}, {_report.plural(args.epochs, 'epoch')}, seed {args.seed}, "
+          f"{_report.plural(threads, 'BLAS thread')}")
+    bar = tqdm(total=len(train) * args.epochs, unit="batch", disable=not progress,
                leave=False, dynamic_ncols=True)
 
     def on_batch(n, loss):
@@ -191,7 +193,7 @@ def run(args) -> int:
     final = history.epochs[-1]
     train_seconds = sum(e.seconds for e in history.epochs)
     print(f"final test error {100 * final.test_error:.2f}% (accuracy {100 * (1 - final.test_error):.2f}%) "
-          f"after {args.epochs} epochs: {train_seconds:.1f}s training, {elapsed:.1f}s with evaluation; "
+          f"after {_report.plural(args.epochs, 'epoch')}: {train_seconds:.1f}s training, {elapsed:.1f}s with evaluation; "
           f"peak memory {_report.peak_rss_mib():.0f} MiB")
 
     if args.out:

@@ -21,7 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     cifar.add_argument("--no-download", action="store_true", help="fail instead of downloading")
     cifar.add_argument("--test-limit", type=int, metavar="N", help="the first N test images only")
     cifar.add_argument("--threads", type=int, metavar="N", help="threads (default: all cores)")
-    cifar.add_argument("--no-progress", action="store_true")
+    cifar.add_argument("--no-progress", action="store_true",
+                       help="no progress bar on a terminal either (piped or redirected output never has one)")
     cifar.set_defaults(evaluate=_cifar_cnn)
 
 
@@ -33,6 +34,7 @@ def _cifar_cnn(args) -> int:
     from derivations.backend.nn.cnn import CifarCNN
     from derivations.backend.nn.memory import reuse_freed_memory
     from derivations.backend.nn.threads import set_layer_threads
+    from derivations.backend.tasks._report import show_progress
     from derivations.backend.tasks.cifar_cnn import check_common, evaluate
     from derivations.core.errors import UserError
 
@@ -43,7 +45,7 @@ def _cifar_cnn(args) -> int:
     if model.config["classes"] != len(cifar10.CLASSES):
         raise UserError(f"{args.model}: a model of {model.config['classes']} classes cannot be evaluated "
                         f"on CIFAR-10's {len(cifar10.CLASSES)}")
-    data = cifar10.load(args.data_dir, download_missing=not args.no_download, progress=not args.no_progress)
+    data = cifar10.load(args.data_dir, download_missing=not args.no_download, progress=show_progress(args))
     x, y = data.test_images[:args.test_limit], data.test_labels[:args.test_limit]
     print(f"{model.label} from {args.model} on {len(x)} CIFAR-10 test images ({data.source.name})")
     for level, name in ((0, "no TTA"), (1, "mirror TTA"), (2, "mirror + translate TTA")):
