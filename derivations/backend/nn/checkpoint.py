@@ -93,22 +93,29 @@ class NpzFile:
             self.zip = zipfile.ZipFile(path)
         except READ_ERRORS as err:
             raise self.error(f"not a readable .npz file ({brief(err)})") from None
+        try:
+            self._check_members(size)
+        except UserError:
+            self.close()
+            raise
+        return self
+
+    def _check_members(self, size: int) -> None:
+        """Uncompressed members, in order, each inside the file and none overlapping the one
+        before: then no array read can exceed the file's ``size``."""
         end = 0
         for info in sorted(self.zip.infolist(), key=lambda i: i.header_offset):
+            member = brief(repr(info.filename), 60)
             if info.flag_bits & 0x1:
-                self.close()
-                raise self.error(f"member {info.filename!r} is encrypted")
+                raise self.error(f"member {member} is encrypted")
             if info.compress_type != zipfile.ZIP_STORED or info.compress_size != info.file_size:
-                self.close()
-                raise self.error(f"member {info.filename!r} is compressed; this project reads the "
+                raise self.error(f"member {member} is compressed; this project reads the "
                                  "uncompressed .npz that np.savez writes")
             if info.header_offset < end or info.header_offset + info.compress_size > size:
-                self.close()
                 raise self.error("truncated or corrupt .npz (its members overlap or extend past the end)")
             end = info.header_offset + ZIP_LOCAL_HEADER + len(info.filename) + info.compress_size
             if info.filename.endswith(".npy"):
                 self.members[info.filename[:-4]] = info
-        return self
 
     def __exit__(self, *exc) -> None:
         self.close()
