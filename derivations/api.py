@@ -1,4 +1,5 @@
-"""The engine from Python: ``derivations.solve("hw3/problem2", x0="1/3")``.
+"""The engine from Python: ``derivations.solve("hw3/problem2", x0="1/3")``, and
+``derivations.derive("h = 2*x + 1; y = sigmoid(h)")`` (see :mod:`derivations.derive`).
 
 A :class:`Worked` solution holds the solution and its check results and shows itself in
 every form the CLI prints; in Jupyter it displays as Markdown with LaTeX, and its graphs
@@ -43,16 +44,18 @@ class Worked:
 
     def at(self, values: dict[str, Any]) -> dict[str, Any]:
         """Every formula answer evaluated at ``values`` (as ``solve --values``)."""
-        import json
+        return {a["name"]: a["value"] for a in self.json(values)["answers"]}
 
-        from derivations.render.report import solution_dict
-
-        parsed = parse_values_json(json.dumps({k: getattr(v, "tolist", lambda: v)() for k, v in values.items()}))
-        return {a["name"]: a["value"] for a in solution_dict(self.solution, self.results, parsed)["answers"]}
-
-    def text(self) -> str:
+    def text(self, values: dict[str, Any] | None = None) -> str:
+        """The terminal form; with ``values``, each formula answer also at those numbers."""
         from derivations.render.text import solution_text
-        return solution_text(self.solution, self.results)
+
+        numbers = None
+        if values:
+            data = self.json(values)
+            numbers = {a["name"]: a["value"] for a in data["answers"]}
+            numbers |= {name: f"not defined there ({why})" for name, why in data.get("undefined", {}).items()}
+        return solution_text(self.solution, self.results, numbers)
 
     def markdown(self) -> str:
         from derivations.render.markdown import solution_markdown
@@ -64,9 +67,15 @@ class Worked:
         problem = self.solution.problem
         return document(f"{problem.id}: {problem.title}", [fragment]) if standalone else fragment
 
-    def json(self) -> dict:
+    def json(self, values: dict[str, Any] | None = None) -> dict:
+        """The ``solve --format json`` contract; with ``values``, formula answers at those numbers."""
+        import json
+
         from derivations.render.report import solution_dict
-        return solution_dict(self.solution, self.results)
+
+        if values is not None:  # numbers, lists or arrays, checked and shaped as --values would be
+            values = parse_values_json(json.dumps({k: getattr(v, "tolist", lambda: v)() for k, v in values.items()}))
+        return solution_dict(self.solution, self.results, values)
 
     def graph_svg(self, name: str = "graph") -> str:
         """The named computational graph as SVG (``dot`` when installed, else WebAssembly)."""

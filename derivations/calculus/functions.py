@@ -41,8 +41,48 @@ class relu(sp.Function):
         return sp.Max(0, self.args[0])._eval_evalf(prec)
 
 
+class softplus(sp.Function):
+    """log(1 + eˣ), the smooth ReLU, with softplus′ = σ."""
+
+    def fdiff(self, argindex=1):
+        return sigmoid(self.args[0])
+
+    def _eval_rewrite_as_log(self, arg, **kwargs):
+        return sp.log(1 + sp.exp(arg))
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sp.log)._eval_evalf(prec)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+
+class gelu(sp.Function):
+    """GELU(x) = x·Φ(x), Φ the standard normal CDF ½(1 + erf(x/√2)), with GELU′ = Φ(x) + x·φ(x)."""
+
+    @classmethod
+    def eval(cls, arg):
+        if arg.is_zero:
+            return sp.S.Zero
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return (1 + sp.erf(x / sp.sqrt(2))) / 2 + x * sp.exp(-x**2 / 2) / sp.sqrt(2 * sp.pi)
+
+    def _eval_rewrite_as_erf(self, arg, **kwargs):
+        return arg * (1 + sp.erf(arg / sp.sqrt(2))) / 2
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sp.erf)._eval_evalf(prec)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+
 def elementary(expr: sp.Basic) -> sp.Basic:
-    """Rewrite named activations into exp/Max so lambdify and mpmath can evaluate them."""
+    """Rewrite named activations into exp/log/erf/Max so lambdify and mpmath can evaluate them."""
+    expr = expr.replace(gelu, lambda a: a * (1 + sp.erf(a / sp.sqrt(2))) / 2).replace(
+        softplus, lambda a: sp.log(1 + sp.exp(a)))
     return expr.replace(sigmoid, lambda a: 1 / (1 + sp.exp(-a))).replace(relu, lambda a: sp.Max(0, a))
 
 

@@ -33,7 +33,7 @@ import networkx as nx
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
-from derivations.calculus.functions import relu, sigmoid
+from derivations.calculus.functions import gelu, relu, sigmoid, softplus
 from derivations.calculus.matrix_calculus import _flatten, _tidy, derivative_shape, vjp
 from derivations.calculus.rules import (Elementwise, Eye, LogSumExp, NoRuleError, Norm, Softmax, rule_for)
 from derivations.calculus.symbols import partial_matrix
@@ -42,7 +42,7 @@ from derivations.calculus.symbols import partial_matrix
 SCALAR_OPS: dict[type, str] = {
     sp.Add: "add", sp.Mul: "mul", sp.Pow: "pow", sp.Max: "max", sp.Min: "min", sp.exp: "exp",
     sp.log: "log", sigmoid: "σ", relu: "relu", sp.tanh: "tanh", sp.sin: "sin", sp.cos: "cos",
-    sp.Abs: "abs",
+    sp.Abs: "abs", sp.erf: "erf", softplus: "softplus", gelu: "GELU",
 }
 #: operation names of matrix operations; each must also have a rule in the rule table
 MATRIX_OPS: dict[type, str] = {

@@ -100,13 +100,13 @@ class Elementwise(MatrixExpr):
         from sympy.printing.precedence import precedence
         try:
             return precedence(self._display())
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, NotImplementedError):
             return precedence(applied_for_display(self.function, sp.Symbol("X")))
 
     def _sympystr(self, printer):
         try:
             return printer._print(self._display())
-        except (ValueError, TypeError):  # a body such as Max(0, t) takes no matrix argument
+        except (ValueError, TypeError, NotImplementedError):  # Max(0, t), t·Φ(t) take no matrix argument
             return printer._print(self._stand_in(printer))
 
     _pretty = _latex = _inlinestr = _sympystr

@@ -1,0 +1,571 @@
+"""``derive``: derivatives through equations a user writes, each checked before it is shown.
+
+The text (equations ``v = formula`` separated by ``;`` or newlines, and shape declarations such
+as ``W: 3x2``) is read by the restricted parser (:func:`derivations.core.parsing.parse_formula`),
+never evaluated. The equations become the toolkit's computational graph
+(:func:`derivations.calculus.graph.build_graph`), whose path sums give every derivative asked
+for: numerator layout through the rule table for matrices, with the parameter-shaped gradient
+beside it. The result is a :class:`~derivations.core.model.Solution` like a catalogue problem's
+(steps as checked records, answers in the ``solve`` JSON contract, the graph, and the values
+the backward pass caches), so every renderer shows it. Each derivative carries an oracle that
+knows nothing of the derivation: mpmath's numeric derivative for scalars, central differences
+at random points of the declared (rectangular) shapes for matrices.
+
+Only light modules are imported at the top: the package imports this module when it is itself
+imported (so that ``derivations.derive`` stays the function), and the CLI must start fast.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from itertools import islice
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+from derivations.core.errors import UserError
+
+if TYPE_CHECKING:
+    from derivations.api import Worked
+
+#: Budgets, each checked before the work it bounds: the text and its equations, a declared
+#: size and all declared entries, the derivatives asked for, and the size of any value written
+#: out in the inputs (which bounds the number of paths and the size of every derivative).
+MAX_TEXT = 5000
+MAX_EQUATIONS = 40
+MAX_DIMENSION = 32
+MAX_ENTRIES = 4096
+MAX_PAIRS = 40
+MAX_EXPANDED = 2000
+#: a matrix check compares every entry by central differences up to this many entries of the
+#: variable, and beyond it the derivative along one random direction (two loss evaluations)
+FULL_CHECK_ENTRIES = 256
+#: random points (a matrix answer is checked at each, a step at one), and how many draws may
+#: be tried for points where every value is real and finite (log and sqrt of a negative are not)
+POINTS = 3
+DRAWS = 30
+#: characters beyond ASCII that the equations may hold (σ as a function name, × in shapes)
+EXTRA_CHARACTERS = "σ×"
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,31}\Z")
+SHAPE = re.compile(r"\s*(\d{1,3})\s*(?:[x×*]\s*(\d{1,3}))?\s*\Z")
+
+
+def derive(equations: str, of: str | Iterable[str] | None = None, wrt: str | Iterable[str] | None = None,
+           shapes: str | Mapping[str, Any] | None = None) -> "Worked":
+    """Every derivative of the outputs ``of`` (default: the variables nothing else uses) with
+    respect to ``wrt`` (default: the inputs) through ``equations``, checked numerically.
+    ``shapes`` declares matrices (``"W: 3x2, x: 2x1"`` or ``{"W": (3, 2)}``); without any, every
+    name is a real number. Returns the solution with its check results (see
+    :class:`derivations.api.Worked`); a :class:`UserError` for input it cannot take."""
+    from derivations.api import Worked
+    from derivations.core.model import Problem
+
+    model = read_equations(equations, shapes)
+    outputs, variables = model.pairs(of, wrt)
+    title = (f"Derivatives of {', '.join(map(str, outputs))} with respect to "
+             f"{', '.join(map(str, variables))}")
+    problem = Problem(id="derive", title=title, kind="derive", statement=model.statement(),
+                      solve_fn=lambda params, sol: _Derivation(model, outputs, variables, sol).run())
+    solution = problem.solve()
+    return Worked(solution, solution.run_checks())
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the text.
+
+@dataclass
+class Model:
+    """The parsed equations: ``(variable, formula)`` in evaluation order, the inputs in order
+    of first use, the declared shapes and the graph."""
+
+    equations: list[tuple[Any, Any]]
+    inputs: list[Any]
+    shapes: dict[str, tuple[int, int]]
+    graph: Any
+    #: the equations as written: (name, formula text)
+    written: list[tuple[str, str]]
+
+    @property
+    def matrix(self) -> bool:
+        return bool(self.shapes)
+
+    def statement(self) -> str:
+        text = "; ".join(f"{v} = {e}" for v, e in self.written)
+        if self.shapes:
+            text += " (shapes: " + ", ".join(f"{n}: {r}×{c}" for n, (r, c) in self.shapes.items()) + ")"
+        return f"Differentiate through the equations {text}."
+
+    def node(self, name: str, role: str) -> Any:
+        for node in self.graph.graph.nodes:
+            if str(node) == name and self.graph.graph.nodes[node]["kind"] != "intermediate":
+                return node
+        names = ", ".join(str(v) for v, _ in self.equations) + "; inputs " + ", ".join(map(str, self.inputs))
+        raise UserError(f"undefined name {name!r} in {role} (defined: {names})"[:290])
+
+    def pairs(self, of, wrt) -> tuple[list, list]:
+        """The outputs and variables asked for, each a node of the graph, held to the budget."""
+        defined = [v for v, _ in self.equations]
+        outputs = ([self.node(n, "--of") for n in _names(of)] if of else
+                   [v for v in defined if self.graph.graph.out_degree(v) == 0])
+        variables = [self.node(n, "--wrt") for n in _names(wrt)] if wrt else list(self.inputs)
+        for y in outputs:
+            if y not in defined:
+                raise UserError(f"--of {y}: {y} is an input; derivatives are taken of defined variables "
+                                f"({', '.join(map(str, defined))})"[:290])
+        if len(outputs) * len(variables) > MAX_PAIRS:
+            raise UserError(f"{len(outputs)} outputs × {len(variables)} variables is more than {MAX_PAIRS} derivatives: "
+                            "name fewer with --of and --wrt")
+        if self.matrix:
+            for y in outputs:
+                for x in variables:
+                    _layout_allows(y, x)
+        return list(dict.fromkeys(outputs)), list(dict.fromkeys(variables))
+
+
+def _names(value) -> list[str]:
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return [str(item).strip() for item in items if str(item).strip()]
+
+
+def _layout_allows(y, x) -> None:
+    """Numerator layout covers ∂y/∂x for a 1×1 ``y`` and any ``x``, and for a column ``y`` and a
+    column (or 1×1) ``x``; anything else is a higher-order tensor."""
+    if y.shape == (1, 1) or (y.shape[1] == 1 and x.shape[1] == 1):
+        return
+    what = f"{y} is {y.shape[0]}×{y.shape[1]}" if y.shape[1] != 1 else f"{x} is {x.shape[0]}×{x.shape[1]}"
+    raise UserError(f"d{y}/d{x} is not a matrix ({what}): derivatives are of a 1×1 or a column, by a column "
+                    f"when the output is a column; take one of sum({y}) or an entry")
+
+
+def read_equations(text: str, shapes: str | Mapping[str, Any] | None = None) -> Model:
+    """Parse the equations and declarations of ``text`` (and ``shapes``), in bounded work; a
+    :class:`UserError` of one line for anything the parser does not take."""
+    import graphlib
+
+    import sympy as sp
+
+    from derivations.calculus.graph import build_graph
+    from derivations.calculus.rules import NoRuleError
+    from derivations.core.parsing import CONSTANTS, MAX_LENGTH, echo, formula_functions, parse_formula
+
+    if not isinstance(text, str):
+        raise UserError("the equations must be text")
+    if len(text) > MAX_TEXT:
+        raise UserError(f"the equations are longer than {MAX_TEXT} characters")
+    declared_text = shapes if isinstance(shapes, str) else ""
+    odd = sorted({ch for ch in text + declared_text if ord(ch) > 127 and ch not in EXTRA_CHARACTERS})
+    if odd:
+        raise UserError(f"the character {odd[0]!r} is not allowed: write equations in ASCII ({EXTRA_CHARACTERS} allowed)")
+    segments = [s.strip() for line in text.splitlines() for s in line.split("#", 1)[0].split(";") if s.strip()]
+    declared = _declarations(declared_text) if isinstance(shapes, str) else _shape_mapping(shapes or {})
+    written: list[tuple[str, str]] = []
+    for segment in segments:
+        if len(segment) > MAX_LENGTH:
+            raise UserError(f"the equation {echo(segment)} is longer than {MAX_LENGTH} characters")
+        name, equals, formula = segment.partition("=")
+        if not equals:
+            if ":" not in segment:
+                raise UserError(f"{echo(segment)} is neither an equation (name = formula) nor a declaration (name: 3x2)")
+            for item, shape in _declarations(segment).items():
+                if declared.setdefault(item, shape) != shape:
+                    raise UserError(f"{item} is declared twice, as {_shape_text(declared[item])} and {_shape_text(shape)}")
+            continue
+        name = name.strip()
+        if not NAME.match(name) or formula.startswith("="):
+            raise UserError(f"{echo(segment)} is not an equation: its left side must be one name, such as y = 2*x")
+        if name in formula_functions():
+            raise UserError(f"{echo(segment)} defines {name}, which is a function")
+        if any(name == other for other, _ in written):
+            first = next(f"{n} = {f.strip()}" for n, f in written if n == name)
+            raise UserError(f"{name} is defined twice: {echo(first)} and {echo(segment)}")
+        written.append((name, formula.strip()))
+    if not written:
+        raise UserError("no equations: write them as name = formula, separated by ; or new lines")
+    if len(written) > MAX_EQUATIONS:
+        raise UserError(f"more than {MAX_EQUATIONS} equations")
+    if sum(r * c for r, c in declared.values()) > MAX_ENTRIES:
+        raise UserError(f"the declared shapes hold more than {MAX_ENTRIES} entries in all")
+
+    quotes = {name: f"{name} = {formula}" for name, formula in written}
+    uses = {name: _used_names(formula, quotes[name]) for name, formula in written}
+    try:
+        order = list(graphlib.TopologicalSorter({n: [u for u in uses[n] if u in quotes] for n in quotes}).static_order())
+    except graphlib.CycleError as exc:
+        raise UserError(f"the equations define a cycle: {' → '.join(reversed(exc.args[1]))}"[:290]) from None
+
+    symbols: dict[str, Any] = {}
+    inputs: list[Any] = []
+    equations = []
+
+    def lookup(name: str, quote: str):
+        if name in symbols:
+            return symbols[name]
+        if name in CONSTANTS:
+            return CONSTANTS[name]
+        if not NAME.match(name):
+            raise UserError(f"the name {name!r} in {echo(quote)} is too long or not plain ASCII")
+        if declared and name not in declared:
+            raise UserError(f"undefined name {name!r} in {echo(quote)}: define it by an equation or declare its "
+                            f"shape (such as {name}: 3x1, or 1x1 for a number)")
+        symbols[name] = sp.MatrixSymbol(name, *declared[name]) if declared else sp.Symbol(name, real=True)
+        inputs.append(symbols[name])
+        return symbols[name]
+
+    for name in (n for n in order if n in quotes):
+        quote = quotes[name]
+        formula = parse_formula(dict(written)[name], lambda n, q=quote: lookup(n, q), quote)
+        if not (formula.free_symbols or formula.atoms(sp.MatrixSymbol)):
+            raise UserError(f"{echo(quote)} defines a number, not a function of the inputs: write the number "
+                            "where it is used")
+        shape = tuple(formula.shape) if isinstance(formula, sp.MatrixExpr) else None
+        if name in declared and shape != declared[name]:
+            raise UserError(f"shape mismatch in {echo(quote)}: {name} is declared {_shape_text(declared[name])} but "
+                            f"its formula is {_shape_text(shape)}")
+        symbols[name] = sp.MatrixSymbol(name, *shape) if shape else sp.Symbol(name, real=True)
+        equations.append((symbols[name], formula))
+    unused = [n for n in declared if n not in symbols]
+    if unused:
+        raise UserError(f"{unused[0]} is declared but appears in no equation")
+    try:
+        graph = build_graph(equations, decompose=True)
+    except (ValueError, NoRuleError) as exc:
+        raise UserError(str(exc)[:290]) from None
+    _hold_to_budget(graph)
+    return Model(equations, inputs, declared, graph, written)
+
+
+def _used_names(formula: str, quote: str) -> list[str]:
+    """The names a formula uses (not the functions it calls), to order the equations."""
+    import ast
+
+    from derivations.core.parsing import MAX_LENGTH, echo
+
+    if len(formula) > MAX_LENGTH:
+        raise UserError(f"{echo(quote)} is longer than {MAX_LENGTH} characters")
+    try:
+        tree = ast.parse(formula.replace("^", "**"), mode="eval")
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        raise UserError(f"malformed formula {echo(quote)}") from None
+    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    return [node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and id(node) not in called]
+
+
+def _declarations(text: str) -> dict[str, tuple[int, int]]:
+    """``W: 3x2, x: 2`` -> {"W": (3, 2), "x": (2, 1)}: a single size is a column."""
+    shapes: dict[str, tuple[int, int]] = {}
+    for item in (i for i in text.split(",") if i.strip()):
+        name, colon, size = item.partition(":")
+        match = SHAPE.match(size)
+        if not colon or not NAME.match(name.strip()) or not match:
+            raise UserError(f"cannot read the declaration {item.strip()[:60]!r}: write name: rows x columns, such as W: 3x2")
+        shape = (int(match.group(1)), int(match.group(2) or 1))
+        if name.strip() in shapes and shapes[name.strip()] != shape:
+            raise UserError(f"{name.strip()} is declared twice")
+        shapes[name.strip()] = _within_sizes(name.strip(), shape)
+    return shapes
+
+
+def _shape_mapping(shapes: Mapping[str, Any]) -> dict[str, tuple[int, int]]:
+    """Shapes given from Python: name -> (rows, columns), or a length for a column."""
+    out = {}
+    for name, shape in shapes.items():
+        shape = (shape, 1) if isinstance(shape, int) else tuple(shape)
+        if not NAME.match(str(name)) or len(shape) != 2 or not all(isinstance(s, int) for s in shape):
+            raise UserError(f"cannot read the shape {name!r}: {shape!r}: give (rows, columns) of a name")
+        out[str(name)] = _within_sizes(str(name), shape)
+    return out
+
+
+def _within_sizes(name: str, shape: tuple[int, int]) -> tuple[int, int]:
+    if not all(1 <= s <= MAX_DIMENSION for s in shape):
+        raise UserError(f"{name}: {_shape_text(shape)} is outside the sizes 1 … {MAX_DIMENSION}")
+    return shape
+
+
+def _shape_text(shape) -> str:
+    return "a number" if shape is None else "×".join(map(str, shape))
+
+
+def _hold_to_budget(graph) -> None:
+    """Refuse equations whose values, written out in the inputs, would be too large to
+    differentiate, print and check: the size of each node's expansion, added up node by node
+    in evaluation order (one expression node, or a node's whole expansion where it is used)."""
+    import networkx as nx
+    import sympy as sp
+
+    size: dict = {}
+    for node in nx.topological_sort(graph.graph):
+        expression = graph.expression(node)
+        size[node] = 1 if expression is None else sum(size.get(s, 1) for s in sp.preorder_traversal(expression))
+        if size[node] > MAX_EXPANDED:
+            raise UserError(f"written in the inputs, {node} would have more than {MAX_EXPANDED} terms: too large to "
+                            "differentiate and check (name fewer repeated sub-expressions)")
+
+
+# ---------------------------------------------------------------------------------------------
+# The derivation.
+
+class _Derivation:
+    """Fills a solution: the equations, the graph with its local derivatives, each derivative
+    by its path sum, the parameter-shaped gradients, the cached values, all checked."""
+
+    def __init__(self, model: Model, outputs: list, variables: list, sol):
+        import networkx as nx
+
+        self.model, self.outputs, self.variables, self.sol = model, outputs, variables, sol
+        self.cg = model.graph
+        self.order = list(nx.topological_sort(self.cg.graph))
+        self.points = self._forward_points(seed=0)
+
+    # -- numbers ------------------------------------------------------------------------------
+
+    def _forward_points(self, seed: int) -> list[dict]:
+        """``POINTS`` random points with every node's value: scalars exact to 50 digits (for
+        mpmath), matrices as float64 arrays keyed by name, entries standard normal on the
+        declared shapes. Draws where some value is not real and finite are skipped."""
+        import numpy as np
+        import sympy as sp
+
+        from derivations.calculus.matrix_calculus import numeric
+
+        rng = np.random.default_rng(seed)
+        points: list[dict] = []
+        for _ in range(DRAWS):  # with no good draw, the last one: its checks then fail, visibly
+            if self.model.matrix:
+                point = {x.name: rng.standard_normal(tuple(x.shape)) for x in self.model.inputs}
+                with np.errstate(all="ignore"):
+                    for node in self.order:
+                        if self.cg.expression(node) is not None:
+                            point[node.name] = numeric(self.cg.expression(node), point)
+                good = all(np.all(np.isfinite(v)) for v in point.values())
+            else:
+                point = {x: sp.Float(float(rng.uniform(-2, 2)), 50) for x in self.model.inputs}
+                for node in self.order:
+                    if self.cg.expression(node) is not None:
+                        point[node] = sp.N(self.cg.expression(node).xreplace(point), 50)
+                good = all(v.is_real and v.is_finite for v in point.values())
+            if good:
+                points.append(point)
+            if len(points) == POINTS:
+                break
+        return points or [point]
+
+    def held(self, y, x):
+        """``y`` written in the inputs with ``x`` held as a variable of its own: the function whose
+        derivative in ``x`` is the path sum (nodes not computed from ``x`` do not move)."""
+        from derivations.calculus.matrix_calculus import _flatten
+
+        for node in reversed(self.order):
+            definition = self.cg.expression(node)
+            if node != x and definition is not None:
+                y = y.xreplace({node: definition})
+        return _flatten(y) if self.model.matrix else y
+
+    def oracle(self, y, x, layout: str = "numerator", point: int = 0):
+        """A reference for ∂y/∂x (or its transpose, with ``layout="gradient"``) that knows
+        nothing of the graph's rules: a numeric derivative of ``y`` written in the inputs."""
+        import numpy as np
+        import sympy as sp
+
+        from derivations.calculus.checks import numeric_jacobian
+        from derivations.calculus.matrix_calculus import numeric
+        from derivations.calculus.oracles import Gradient, Identity, Reference
+
+        function = self.held(y, x)
+        if not self.model.matrix:
+            return Identity(of=sp.Derivative(function, x), points=self.points,
+                            describe=f"mpmath's derivative of {y} in {x} at {len(self.points)} random points")
+        values = self.points[point % len(self.points)]
+        if y.shape == (1, 1):
+            along = int(np.prod(x.shape)) > FULL_CHECK_ENTRIES
+            return Gradient(loss=lambda v: numeric(function, v).item(), wrt=x.name, values=values, layout=layout,
+                            direction=along, seed=point,
+                            describe=f"central differences of {y} in {x}" + (" along a random direction" if along else "")
+                            + (", shaped like " + x.name if layout == "gradient" else "") + f" (point {point + 1})")
+        return Reference(compute=lambda: numeric_jacobian(lambda a: numeric(function, {**values, x.name: a}), values[x.name]),
+                         convert=lambda claim: numeric(claim, values),
+                         describe=f"a central-difference Jacobian of {y} in {x} (point {point + 1})")
+
+    def oracles(self, y, x, layout: str = "numerator") -> list:
+        """An answer's references: every point at once for scalars, one oracle per point for
+        matrices (a point may be degenerate, such as every ReLU unit off)."""
+        return [self.oracle(y, x, layout, point) for point in (range(len(self.points)) if self.model.matrix else (0,))]
+
+    def edge_oracle(self, child, parent):
+        """The local derivative on an edge against a numeric one: mpmath's derivative of the
+        node's operation for scalars; for matrices, central differences of ⟨U, parent⟩ in the
+        child for a random U in the place of the upstream ∂ℓ/∂parent."""
+        import numpy as np
+        import sympy as sp
+
+        from derivations.calculus.matrix_calculus import numeric
+        from derivations.calculus.oracles import Gradient, Identity
+
+        operation = self.cg.expression(parent)
+        if not self.model.matrix:
+            return Identity(of=sp.Derivative(operation, child), points=self.points,
+                            describe="mpmath's derivative of the operation at random points")
+        upstream = self.cg.upstream(parent)
+        U = np.random.default_rng(len(self.sol.steps)).standard_normal(tuple(upstream.shape))
+        values = {**self.points[0], upstream.name: U}
+        along = int(np.prod(child.shape)) > FULL_CHECK_ENTRIES
+        return Gradient(loss=lambda v: float(np.sum(U.T * numeric(operation, v))), wrt=child.name, values=values,
+                        direction=along, describe="central differences of ⟨U, operation⟩ for a random upstream U")
+
+    # -- the steps ----------------------------------------------------------------------------
+
+    def run(self) -> None:
+        import sympy as sp
+
+        from derivations.calculus.printing import inline
+
+        sol, cg, matrix = self.sol, self.cg, self.model.matrix
+        sol.graphs["graph"] = cg
+        self._assume()
+        sol.step("The equations, in evaluation order:")
+        for variable, formula in self.model.equations:
+            sol.step("", variable, formula)
+        operations = [n for n in self.order if cg.expression(n) is not None]
+        sol.step("Each operation is a node, named after the variable it defines or, for an unnamed operand, after its "
+                 "operation: " + ", ".join(f"{{n{i}}} = {{e{i}}} ({cg.op(n)})" for i, n in enumerate(operations))
+                 + ". The inputs are " + ", ".join(f"{{i{i}}}" for i in range(len(self.model.inputs))) + ".",
+                 math={**{f"n{i}": n for i, n in enumerate(operations)},
+                       **{f"e{i}": cg.expression(n) for i, n in enumerate(operations)},
+                       **{f"i{i}": x for i, x in enumerate(self.model.inputs)}})
+        for child, parent in cg.graph.edges:
+            if matrix:
+                sol.step(f"Edge {inline(child)} → {inline(parent)} ({cg.op(parent)}): what it passes back to "
+                         f"{inline(child)}, written with N = {{N}}:", None, cg.local_derivative(child, parent),
+                         math={"N": cg.upstream(parent)}, check=self.edge_oracle(child, parent))
+            else:
+                sol.step(f"Local derivative on the edge {inline(child)} → {inline(parent)} ({cg.op(parent)}):",
+                         sp.Derivative(parent, child), cg.local_derivative(child, parent),
+                         check=self.edge_oracle(child, parent))
+        answers = []
+        for y in self.outputs:
+            for x in self.variables:
+                answers += self._pair(y, x)
+        for name, symbol, value, text, check in answers:
+            sol.answer(name, symbol, value, text=text, check=check)
+        for y in self.outputs:  # the outputs' values (a name a derivative already took keeps the derivative)
+            if y.name not in {record[0] for record in answers}:
+                sol.answer(y.name, y, cg.in_terms_of_inputs(y))
+        for y in self.outputs:
+            self._cached(y)
+
+    def _assume(self) -> None:
+        import sympy as sp
+
+        from derivations.calculus.printing import inline
+
+        sol, model = self.sol, self.model
+        sol.inputs = {x.name: (tuple(x.shape) if model.matrix and x.shape != (1, 1) else ()) for x in model.inputs}
+        if model.matrix:
+            sol.assume("Shapes: " + ", ".join(f"{inline(v)} is {v.shape[0]}×{v.shape[1]}"
+                                              for v in [*model.inputs, *(v for v, _ in model.equations)])
+                       + " (declared, or from its formula). A 1×1 is a number.")
+            sol.assume("Numerator layout: ∂y/∂x of a column y (q entries) by a column x (p entries) is q×p; ∂ℓ/∂W of a "
+                       "1×1 ℓ by an r×c matrix W is c×r, the shape of Wᵀ. The gradient an optimizer subtracts (PyTorch's "
+                       "W.grad) has W's own shape: it is the transpose (∂ℓ/∂W)ᵀ, given beside each derivative.")
+        else:
+            sol.assume("Every name is a real number; " + ", ".join(map(inline, model.inputs))
+                       + " " + ("is an input" if len(model.inputs) == 1 else "are inputs") + " (no equation defines it).")
+        sol.assume("dy/dx is the total derivative along the graph: the sum, over every directed path from x to y, of the "
+                   "product of the local derivatives on its edges; values not computed from x are held fixed. With no "
+                   "path the sum is empty and the derivative is 0.")
+        if any(e.has(sp.Heaviside) for e in (self.cg.local_derivative(c, p) for c, p in self.cg.graph.edges)
+               if hasattr(e, "has")):
+            sol.assume("H is the unit step. At a kink (an argument of exactly 0) the derivative is a convention: "
+                       "ReLU′(0) = H(0) = 0 as torch takes it; max(u, c) is differentiated by SymPy, with H(0) = ½.")
+        where = ("random points with every input entry standard normal, in the declared shapes (a declared square "
+                 "matrix relies on its random entries, not its shape, to expose a transpose)" if model.matrix
+                 else "random points with every input uniform in [−2, 2], at 30 digits")
+        sol.assume(f"Every derivative is checked against a numeric derivative of the equations written in the inputs "
+                   f"(central differences, or mpmath's for numbers) at {where}; a failed check is shown.")
+
+    def _pair(self, y, x) -> list[tuple]:
+        """Steps for ∂y/∂x (the paths, the path sum, the same written in the inputs, the
+        gradient) and its answers as (name, symbol, value, text, check) records."""
+        import networkx as nx
+        import sympy as sp
+
+        from derivations.calculus.matrix_calculus import _tidy, derivative_shape
+        from derivations.calculus.printing import inline
+        from derivations.calculus.symbols import partial_matrix
+
+        sol, cg, matrix = self.sol, self.cg, self.model.matrix
+        symbol = (partial_matrix(y.name, x.name, *derivative_shape(y.shape, x.shape)) if matrix
+                  else sp.Derivative(y, x))
+        name = f"d{y.name}_d{x.name}"
+        on_paths = (nx.ancestors(cg.graph, y) | {y}) & (nx.descendants(cg.graph, x) | {x})
+        count = _count_paths(cg.graph.subgraph(on_paths), x, y) if y in on_paths and x in on_paths else 0
+        value = cg.derivative(y, x)
+        if count == 0:
+            reason = self._no_path(y, x)
+            sol.step(f"Paths from {inline(x)} to {inline(y)}: none. {reason}, so the sum over paths is empty:",
+                     symbol, value, check=self.oracle(y, x))
+            records = [(name, symbol, value, f"No path leads from {inline(x)} to {inline(y)}: {reason[0].lower()}"
+                        f"{reason[1:]}. So d{inline(y)}/d{inline(x)} = 0.", self.oracles(y, x))]
+        else:
+            shown = ["; ".join(" → ".join(map(inline, path))
+                               for path in islice(nx.all_simple_paths(cg.graph.subgraph(on_paths), x, y), 3))]
+            more = "" if count <= 3 else f"; and {count - 3} more"
+            sol.step(f"Paths from {inline(x)} to {inline(y)}: {count} ({shown[0]}{more}). Each contributes the product of "
+                     "the local derivatives along it; one reverse sweep from the output adds them up:",
+                     symbol, value, check=self.oracle(y, x))
+            inputs = cg.in_terms_of_inputs(value)
+            sol.step("Written in the inputs:", symbol, inputs, check=self.oracle(y, x, point=1))
+            records = [(name, symbol, inputs, None, self.oracles(y, x))]
+        if matrix and y.shape == (1, 1) and x.shape != (1, 1):
+            gradient = _tidy(sp.Transpose(records[0][2]).doit())
+            sol.step("Shaped like {x} (what an optimizer subtracts): the transpose,", symbol.T, gradient,
+                     math={"x": x}, check=self.oracle(y, x, "gradient"))
+            label = f"grad_{x.name}" if len(self.outputs) == 1 else f"grad_{y.name}_{x.name}"
+            records.append((label, symbol.T, gradient, None, self.oracles(y, x, "gradient")))
+        return records
+
+    def _no_path(self, y, x) -> str:
+        """Why no path leads from ``x`` to ``y``, read off the graph."""
+        import networkx as nx
+
+        from derivations.calculus.printing import inline
+
+        graph = self.cg.graph
+        if y in nx.ancestors(graph, x):
+            return f"{inline(x)} is computed from {inline(y)}, not {inline(y)} from {inline(x)}"
+        successors = [n for n in graph.successors(x)]
+        if not successors:
+            return f"Nothing is computed from {inline(x)}"
+        return (f"What is computed from {inline(x)} (" + ", ".join(map(inline, successors))
+                + f") never reaches {inline(y)}")
+
+    def _cached(self, y) -> None:
+        """The forward values the backward pass from ``y`` reads: those inside some local
+        derivative on a path to ``y``, each with the edges that read it."""
+        import sympy as sp
+
+        from derivations.calculus.printing import inline
+
+        cg = self.cg
+        cached = cg.cached_values(y)
+        reasons = []
+        for node in cached:
+            edges = ", ".join(f"{inline(c)} → {inline(p)}" for c, p in cg.why_cached(node, y))
+            reasons.append(f"{inline(node)} (read by the edge{'s' * (', ' in edges)} {edges})")
+        if cached:
+            text = (f"The backward pass from {inline(y)} keeps " + "; ".join(reasons) + ". Nothing else is read: no "
+                    "other value appears in a local derivative on a path to it.")
+        else:
+            text = f"The backward pass from {inline(y)} reads no forward value: every local derivative is a constant."
+        self.sol.step(text)
+        self.sol.answer(f"cached_{y.name}", sp.Symbol("cached"), cached, text=text)
+
+
+def _count_paths(graph, x, y) -> int:
+    """The number of directed paths from ``x`` to ``y`` (a sum over successors, from ``y`` back)."""
+    import networkx as nx
+
+    paths = {y: 1}
+    for node in reversed(list(nx.topological_sort(graph))):
+        if node != y:
+            paths[node] = sum(paths.get(s, 0) for s in graph.successors(node))
+    return paths.get(x, 0)
