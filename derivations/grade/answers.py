@@ -46,7 +46,7 @@ def read_file(path: str | Path) -> Answers:
         except (json.JSONDecodeError, RecursionError) as exc:
             raise UserError(f"{path}: not valid JSON ({str(exc)[:80]})") from None
     if path.suffix in (".yaml", ".yml"):
-        import yaml  # installed alongside; YAML files are read only where it is
+        import yaml  # a declared dependency, imported only when a YAML file is read
 
         try:
             return from_mapping(yaml.safe_load(text), path)
