@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from itertools import islice
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from derivations.core.errors import UserError
@@ -28,17 +27,20 @@ if TYPE_CHECKING:
     from derivations.api import Worked
 
 #: Budgets, each checked before the work it bounds: the text and its equations, a declared
-#: size and all declared entries, the derivatives asked for, and the size of any value written
-#: out in the inputs (which bounds the number of paths and the size of every derivative).
+#: size and all declared entries, the derivatives asked for, the size of any value written
+#: out in the inputs (which bounds the number of paths), and the work of all the derivatives.
 MAX_TEXT = 5000
 MAX_EQUATIONS = 40
 MAX_DIMENSION = 32
 MAX_ENTRIES = 4096
 MAX_PAIRS = 40
 MAX_EXPANDED = 2000
+#: the derivatives asked for, all together: for each, the written-out size of every node on a
+#: path (what its path sum, written in the inputs, and its checks are made of); about 5 s
+MAX_WORK = 20000
 #: a matrix check compares every entry by central differences up to this many entries of the
 #: variable, and beyond it the derivative along one random direction (two loss evaluations)
-FULL_CHECK_ENTRIES = 256
+FULL_CHECK_ENTRIES = 64
 #: random points (a matrix answer is checked at each, a step at one), and how many draws may
 #: be tried for points where every value is real and finite (log and sqrt of a negative are not)
 POINTS = 3
@@ -60,11 +62,11 @@ def derive(equations: str, of: str | Iterable[str] | None = None, wrt: str | Ite
     from derivations.core.model import Problem
 
     model = read_equations(equations, shapes)
-    outputs, variables = model.pairs(of, wrt)
-    title = (f"Derivatives of {', '.join(map(str, outputs))} with respect to "
-             f"{', '.join(map(str, variables))}")
+    pairs = model.pairs(of, wrt)
+    title = (f"Derivatives of {', '.join(str(y) for y in dict.fromkeys(y for y, _ in pairs))} with respect to "
+             f"{', '.join(str(x) for x in dict.fromkeys(x for _, x in pairs))}")
     problem = Problem(id="derive", title=title, kind="derive", statement=model.statement(),
-                      solve_fn=lambda params, sol: _Derivation(model, outputs, variables, sol).run())
+                      solve_fn=lambda params, sol: _Derivation(model, pairs, sol).run())
     solution = problem.solve()
     return Worked(solution, solution.run_checks())
 
@@ -83,6 +85,8 @@ class Model:
     graph: Any
     #: the equations as written: (name, formula text)
     written: list[tuple[str, str]]
+    #: node -> the size of its value written out in the inputs
+    sizes: dict
 
     @property
     def matrix(self) -> bool:
@@ -101,24 +105,40 @@ class Model:
         names = ", ".join(str(v) for v, _ in self.equations) + "; inputs " + ", ".join(map(str, self.inputs))
         raise UserError(f"undefined name {name!r} in {role} (defined: {names})"[:290])
 
-    def pairs(self, of, wrt) -> tuple[list, list]:
-        """The outputs and variables asked for, each a node of the graph, held to the budget."""
+    def pairs(self, of, wrt) -> list[tuple]:
+        """The (output, variable) pairs asked for, each a node of the graph, held to the budget.
+        By default, the variables a matrix output has a numerator-layout derivative by."""
         defined = [v for v, _ in self.equations]
-        outputs = ([self.node(n, "--of") for n in _names(of)] if of else
-                   [v for v in defined if self.graph.graph.out_degree(v) == 0])
-        variables = [self.node(n, "--wrt") for n in _names(wrt)] if wrt else list(self.inputs)
+        outputs = list(dict.fromkeys([self.node(n, "--of") for n in _names(of)] if of else
+                                     [v for v in defined if self.graph.graph.out_degree(v) == 0]))
+        variables = list(dict.fromkeys([self.node(n, "--wrt") for n in _names(wrt)] if wrt else self.inputs))
         for y in outputs:
             if y not in defined:
                 raise UserError(f"--of {y}: {y} is an input; derivatives are taken of defined variables "
                                 f"({', '.join(map(str, defined))})"[:290])
-        if len(outputs) * len(variables) > MAX_PAIRS:
-            raise UserError(f"{len(outputs)} outputs × {len(variables)} variables is more than {MAX_PAIRS} derivatives: "
-                            "name fewer with --of and --wrt")
-        if self.matrix:
-            for y in outputs:
-                for x in variables:
-                    _layout_allows(y, x)
-        return list(dict.fromkeys(outputs)), list(dict.fromkeys(variables))
+        pairs = [(y, x) for y in outputs for x in variables
+                 if wrt or not self.matrix or _layout_error(y, x) is None]
+        if len(pairs) > MAX_PAIRS:
+            raise UserError(f"{len(pairs)} derivatives asked for, more than {MAX_PAIRS}: name fewer with --of and --wrt")
+        for y, x in pairs:
+            if self.matrix and _layout_error(y, x):
+                raise UserError(_layout_error(y, x))
+        if not pairs:
+            raise UserError(f"no derivative of {', '.join(map(str, outputs))} by the inputs is a matrix: name them "
+                            "with --of and --wrt")
+        work = sum(self.sizes[v] for y, x in pairs for v in self.on_paths(x, y))
+        if work > MAX_WORK:
+            raise UserError(f"the {len(pairs)} derivatives asked for would take about {work} terms to write out and check, "
+                            f"more than {MAX_WORK}: name fewer with --of and --wrt")
+        return pairs
+
+    def on_paths(self, x, y) -> set:
+        """The nodes on some path from ``x`` to ``y`` (none when there is no path)."""
+        import networkx as nx
+
+        if y != x and y not in nx.descendants(self.graph.graph, x):
+            return set()
+        return (nx.ancestors(self.graph.graph, y) | {y}) & (nx.descendants(self.graph.graph, x) | {x})
 
 
 def _names(value) -> list[str]:
@@ -126,14 +146,14 @@ def _names(value) -> list[str]:
     return [str(item).strip() for item in items if str(item).strip()]
 
 
-def _layout_allows(y, x) -> None:
-    """Numerator layout covers ∂y/∂x for a 1×1 ``y`` and any ``x``, and for a column ``y`` and a
-    column (or 1×1) ``x``; anything else is a higher-order tensor."""
+def _layout_error(y, x) -> str | None:
+    """Why ∂y/∂x has no numerator-layout matrix, or None: the layout covers a 1×1 ``y`` by any
+    ``x``, and a column ``y`` by a column (or 1×1) ``x``; anything else is a higher-order tensor."""
     if y.shape == (1, 1) or (y.shape[1] == 1 and x.shape[1] == 1):
-        return
+        return None
     what = f"{y} is {y.shape[0]}×{y.shape[1]}" if y.shape[1] != 1 else f"{x} is {x.shape[0]}×{x.shape[1]}"
-    raise UserError(f"d{y}/d{x} is not a matrix ({what}): derivatives are of a 1×1 or a column, by a column "
-                    f"when the output is a column; take one of sum({y}) or an entry")
+    return (f"d{y}/d{x} is not a matrix ({what}): derivatives are of a 1×1 or a column, by a column when the "
+            f"output is a column; differentiate sum({y}) or a 1×1 of it instead")
 
 
 def read_equations(text: str, shapes: str | Mapping[str, Any] | None = None) -> Model:
@@ -174,6 +194,7 @@ def read_equations(text: str, shapes: str | Mapping[str, Any] | None = None) -> 
             raise UserError(f"{echo(segment)} is not an equation: its left side must be one name, such as y = 2*x")
         if name in formula_functions():
             raise UserError(f"{echo(segment)} defines {name}, which is a function")
+        _not_reserved(name)
         if any(name == other for other, _ in written):
             first = next(f"{n} = {f.strip()}" for n, f in written if n == name)
             raise UserError(f"{name} is defined twice: {echo(first)} and {echo(segment)}")
@@ -206,6 +227,7 @@ def read_equations(text: str, shapes: str | Mapping[str, Any] | None = None) -> 
         if declared and name not in declared:
             raise UserError(f"undefined name {name!r} in {echo(quote)}: define it by an equation or declare its "
                             f"shape (such as {name}: 3x1, or 1x1 for a number)")
+        _not_reserved(name)
         symbols[name] = sp.MatrixSymbol(name, *declared[name]) if declared else sp.Symbol(name, real=True)
         inputs.append(symbols[name])
         return symbols[name]
@@ -229,8 +251,18 @@ def read_equations(text: str, shapes: str | Mapping[str, Any] | None = None) -> 
         graph = build_graph(equations, decompose=True)
     except (ValueError, NoRuleError) as exc:
         raise UserError(str(exc)[:290]) from None
-    _hold_to_budget(graph)
-    return Model(equations, inputs, declared, graph, written)
+    return Model(equations, inputs, declared, graph, written, _expanded_sizes(graph))
+
+
+def _not_reserved(name: str) -> None:
+    """Names such as ``mul_1`` belong to the graph, which gives them to unnamed operands: a
+    variable of that name would be merged with one."""
+    from derivations.calculus.graph import MATRIX_OPS, SCALAR_OPS
+
+    operation, _, number = name.rpartition("_")
+    if number.isdigit() and operation in {*SCALAR_OPS.values(), *MATRIX_OPS.values(), "dot"}:
+        raise UserError(f"the name {name} is the graph's, for an unnamed operand ({operation}_1, {operation}_2, …): "
+                        "choose another")
 
 
 def _used_names(formula: str, quote: str) -> list[str]:
@@ -285,10 +317,10 @@ def _shape_text(shape) -> str:
     return "a number" if shape is None else "×".join(map(str, shape))
 
 
-def _hold_to_budget(graph) -> None:
-    """Refuse equations whose values, written out in the inputs, would be too large to
-    differentiate, print and check: the size of each node's expansion, added up node by node
-    in evaluation order (one expression node, or a node's whole expansion where it is used)."""
+def _expanded_sizes(graph) -> dict:
+    """The size of each node's value written out in the inputs, added up node by node in
+    evaluation order (one per expression node, or a node's whole size where it is used),
+    refusing equations whose values would be too large to differentiate, print and check."""
     import networkx as nx
     import sympy as sp
 
@@ -299,6 +331,7 @@ def _hold_to_budget(graph) -> None:
         if size[node] > MAX_EXPANDED:
             raise UserError(f"written in the inputs, {node} would have more than {MAX_EXPANDED} terms: too large to "
                             "differentiate and check (name fewer repeated sub-expressions)")
+    return size
 
 
 # ---------------------------------------------------------------------------------------------
@@ -308,20 +341,27 @@ class _Derivation:
     """Fills a solution: the equations, the graph with its local derivatives, each derivative
     by its path sum, the parameter-shaped gradients, the cached values, all checked."""
 
-    def __init__(self, model: Model, outputs: list, variables: list, sol):
+    def __init__(self, model: Model, pairs: list[tuple], sol):
         import networkx as nx
 
-        self.model, self.outputs, self.variables, self.sol = model, outputs, variables, sol
+        self.model, self.pairs, self.sol = model, pairs, sol
+        self.outputs = list(dict.fromkeys(y for y, _ in pairs))
+        self.references: dict = {}  # numeric derivatives by (y, x, point), and the functions they are of
+        self.functions: dict = {}
         self.cg = model.graph
-        self.order = list(nx.topological_sort(self.cg.graph))
+        # one evaluation order, ties broken by name: the graph's own order follows set iteration
+        self.order = list(nx.lexicographical_topological_sort(self.cg.graph, key=str))
+        self.rank = {node: i for i, node in enumerate(self.order)}
         self.points = self._forward_points(seed=0)
 
     # -- numbers ------------------------------------------------------------------------------
 
     def _forward_points(self, seed: int) -> list[dict]:
         """``POINTS`` random points with every node's value: scalars exact to 50 digits (for
-        mpmath), matrices as float64 arrays keyed by name, entries standard normal on the
-        declared shapes. Draws where some value is not real and finite are skipped."""
+        mpmath), matrices as float64 arrays keyed by name, entries normal on the declared shapes
+        with variance 1/columns (so W·x stays of the size of x, and central differences, whose
+        rounding error grows with the values, stay accurate). Draws where some value is not real
+        and finite are skipped."""
         import numpy as np
         import sympy as sp
 
@@ -331,7 +371,8 @@ class _Derivation:
         points: list[dict] = []
         for _ in range(DRAWS):  # with no good draw, the last one: its checks then fail, visibly
             if self.model.matrix:
-                point = {x.name: rng.standard_normal(tuple(x.shape)) for x in self.model.inputs}
+                point = {x.name: rng.standard_normal((int(x.rows), int(x.cols))) / np.sqrt(int(x.cols))
+                         for x in self.model.inputs}
                 with np.errstate(all="ignore"):
                     for node in self.order:
                         if self.cg.expression(node) is not None:
@@ -354,41 +395,56 @@ class _Derivation:
         derivative in ``x`` is the path sum (nodes not computed from ``x`` do not move)."""
         from derivations.calculus.matrix_calculus import _flatten
 
-        for node in reversed(self.order):
-            definition = self.cg.expression(node)
-            if node != x and definition is not None:
-                y = y.xreplace({node: definition})
-        return _flatten(y) if self.model.matrix else y
+        if (y, x) not in self.functions:
+            function = y
+            for node in reversed(self.order):
+                definition = self.cg.expression(node)
+                if node != x and definition is not None:
+                    function = function.xreplace({node: definition})
+            self.functions[y, x] = _flatten(function) if self.model.matrix else function
+        return self.functions[y, x]
 
-    def oracle(self, y, x, layout: str = "numerator", point: int = 0):
+    def oracle(self, y, x, layout: str = "numerator"):
         """A reference for ∂y/∂x (or its transpose, with ``layout="gradient"``) that knows
-        nothing of the graph's rules: a numeric derivative of ``y`` written in the inputs."""
+        nothing of the graph's rules: a numeric derivative of ``y`` written in the inputs, at
+        every random point (mpmath's for scalars; for matrices central differences of a 1×1
+        ``y``, or of a column ``y``'s Jacobian, each computed once for all the claims)."""
         import numpy as np
         import sympy as sp
 
-        from derivations.calculus.checks import numeric_jacobian
         from derivations.calculus.matrix_calculus import numeric
         from derivations.calculus.oracles import Gradient, Identity, Reference
 
         function = self.held(y, x)
+        where = f"at {len(self.points)} random points"
         if not self.model.matrix:
             return Identity(of=sp.Derivative(function, x), points=self.points,
-                            describe=f"mpmath's derivative of {y} in {x} at {len(self.points)} random points")
-        values = self.points[point % len(self.points)]
-        if y.shape == (1, 1):
-            along = int(np.prod(x.shape)) > FULL_CHECK_ENTRIES
-            return Gradient(loss=lambda v: numeric(function, v).item(), wrt=x.name, values=values, layout=layout,
-                            direction=along, seed=point,
-                            describe=f"central differences of {y} in {x}" + (" along a random direction" if along else "")
-                            + (", shaped like " + x.name if layout == "gradient" else "") + f" (point {point + 1})")
-        return Reference(compute=lambda: numeric_jacobian(lambda a: numeric(function, {**values, x.name: a}), values[x.name]),
-                         convert=lambda claim: numeric(claim, values),
-                         describe=f"a central-difference Jacobian of {y} in {x} (point {point + 1})")
+                            describe=f"mpmath's derivative of {y} in {x} {where}")
+        shaped = f", shaped like {x}" if layout == "gradient" else ""
+        if y.shape == (1, 1) and int(np.prod(x.shape)) > FULL_CHECK_ENTRIES:
+            return AtEachPoint([Gradient(loss=lambda v: numeric(function, v).item(), wrt=x.name, values=values,
+                                         layout=layout, direction=True, seed=i) for i, values in enumerate(self.points)],
+                               f"central differences of {y} in {x}{shaped} along a random direction {where}")
+        flip = (lambda a: a.T) if layout == "gradient" else (lambda a: a)
+        return AtEachPoint([Reference(compute=lambda i=i: flip(self.numeric_derivative(y, x, i)),
+                                      convert=lambda claim, v=values: numeric(claim, v)) for i, values in enumerate(self.points)],
+                           f"central differences of {y} in {x}{shaped} {where}")
 
-    def oracles(self, y, x, layout: str = "numerator") -> list:
-        """An answer's references: every point at once for scalars, one oracle per point for
-        matrices (a point may be degenerate, such as every ReLU unit off)."""
-        return [self.oracle(y, x, layout, point) for point in (range(len(self.points)) if self.model.matrix else (0,))]
+    def numeric_derivative(self, y, x, point: int):
+        """∂y/∂x in numerator layout by central differences at one point, once per point: of a
+        1×1 ``y`` the transposed gradient, of a column ``y`` the Jacobian."""
+        from derivations.calculus.checks import numeric_jacobian
+        from derivations.calculus.matrix_calculus import numeric, numerator_gradient
+
+        key = (y, x, point)
+        if key not in self.references:
+            function, values = self.held(y, x), self.points[point]
+            if y.shape == (1, 1):
+                self.references[key] = numerator_gradient(
+                    lambda a: numeric(function, {**values, x.name: a}).item(), values[x.name])
+            else:
+                self.references[key] = numeric_jacobian(lambda a: numeric(function, {**values, x.name: a}), values[x.name])
+        return self.references[key]
 
     def edge_oracle(self, child, parent):
         """The local derivative on an edge against a numeric one: mpmath's derivative of the
@@ -401,15 +457,23 @@ class _Derivation:
         from derivations.calculus.oracles import Gradient, Identity
 
         operation = self.cg.expression(parent)
+        where = f"at {len(self.points)} random points"
         if not self.model.matrix:
             return Identity(of=sp.Derivative(operation, child), points=self.points,
-                            describe="mpmath's derivative of the operation at random points")
+                            describe=f"mpmath's derivative of the operation {where}")
         upstream = self.cg.upstream(parent)
-        U = np.random.default_rng(len(self.sol.steps)).standard_normal(tuple(upstream.shape))
-        values = {**self.points[0], upstream.name: U}
+        rng = np.random.default_rng(len(self.sol.steps))
         along = int(np.prod(child.shape)) > FULL_CHECK_ENTRIES
-        return Gradient(loss=lambda v: float(np.sum(U.T * numeric(operation, v))), wrt=child.name, values=values,
-                        direction=along, describe="central differences of ⟨U, operation⟩ for a random upstream U")
+        oracles = []
+        for point in self.points:
+            U = rng.standard_normal(tuple(upstream.shape))
+            oracles.append(Gradient(loss=lambda v, U=U: float(np.sum(U.T * numeric(operation, v))), wrt=child.name,
+                                    values={**point, upstream.name: U}, direction=along))
+        return AtEachPoint(oracles, f"central differences of the operation against a random upstream U {where}")
+
+    def edges(self, edges: Iterable[tuple]) -> list[tuple]:
+        """Edges in evaluation order of their heads, then of their tails."""
+        return sorted(edges, key=lambda edge: (self.rank[edge[1]], self.rank[edge[0]]))
 
     # -- the steps ----------------------------------------------------------------------------
 
@@ -431,7 +495,7 @@ class _Derivation:
                  math={**{f"n{i}": n for i, n in enumerate(operations)},
                        **{f"e{i}": cg.expression(n) for i, n in enumerate(operations)},
                        **{f"i{i}": x for i, x in enumerate(self.model.inputs)}})
-        for child, parent in cg.graph.edges:
+        for child, parent in self.edges(cg.graph.edges):
             if matrix:
                 sol.step(f"Edge {inline(child)} → {inline(parent)} ({cg.op(parent)}): what it passes back to "
                          f"{inline(child)}, written with N = {{N}}:", None, cg.local_derivative(child, parent),
@@ -441,9 +505,8 @@ class _Derivation:
                          sp.Derivative(parent, child), cg.local_derivative(child, parent),
                          check=self.edge_oracle(child, parent))
         answers = []
-        for y in self.outputs:
-            for x in self.variables:
-                answers += self._pair(y, x)
+        for y, x in self.pairs:
+            answers += self._pair(y, x)
         for name, symbol, value, text, check in answers:
             sol.answer(name, symbol, value, text=text, check=check)
         for y in self.outputs:  # the outputs' values (a name a derivative already took keeps the derivative)
@@ -475,9 +538,9 @@ class _Derivation:
         if any(e.has(sp.Heaviside) for e in (self.cg.local_derivative(c, p) for c, p in self.cg.graph.edges)
                if hasattr(e, "has")):
             sol.assume("H is the unit step. At a kink (an argument of exactly 0) the derivative is a convention: "
-                       "ReLU′(0) = H(0) = 0 as torch takes it; max(u, c) is differentiated by SymPy, with H(0) = ½.")
-        where = ("random points with every input entry standard normal, in the declared shapes (a declared square "
-                 "matrix relies on its random entries, not its shape, to expose a transpose)" if model.matrix
+                       "ReLU′(0) = H(0) = 0 as torch takes it; max(u, c) is differentiated by SymPy, with H(0) = 1/2.")
+        where = ("random points in the declared shapes, every entry normal with variance 1/columns (a declared "
+                 "square matrix relies on its random entries, not its shape, to expose a transpose)" if model.matrix
                  else "random points with every input uniform in [−2, 2], at 30 digits")
         sol.assume(f"Every derivative is checked against a numeric derivative of the equations written in the inputs "
                    f"(central differences, or mpmath's for numbers) at {where}; a failed check is shown.")
@@ -488,7 +551,7 @@ class _Derivation:
         import networkx as nx
         import sympy as sp
 
-        from derivations.calculus.matrix_calculus import _tidy, derivative_shape
+        from derivations.calculus.matrix_calculus import derivative_shape
         from derivations.calculus.printing import inline
         from derivations.calculus.symbols import partial_matrix
 
@@ -496,31 +559,30 @@ class _Derivation:
         symbol = (partial_matrix(y.name, x.name, *derivative_shape(y.shape, x.shape)) if matrix
                   else sp.Derivative(y, x))
         name = f"d{y.name}_d{x.name}"
-        on_paths = (nx.ancestors(cg.graph, y) | {y}) & (nx.descendants(cg.graph, x) | {x})
-        count = _count_paths(cg.graph.subgraph(on_paths), x, y) if y in on_paths and x in on_paths else 0
-        value = cg.derivative(y, x)
+        on_paths = self.model.on_paths(x, y)
+        count = _count_paths(cg.graph.subgraph(on_paths), x, y) if on_paths else 0
+        value = _readable(cg.derivative(y, x)) if matrix else cg.derivative(y, x)
         if count == 0:
             reason = self._no_path(y, x)
             sol.step(f"Paths from {inline(x)} to {inline(y)}: none. {reason}, so the sum over paths is empty:",
                      symbol, value, check=self.oracle(y, x))
             records = [(name, symbol, value, f"No path leads from {inline(x)} to {inline(y)}: {reason[0].lower()}"
-                        f"{reason[1:]}. So d{inline(y)}/d{inline(x)} = 0.", self.oracles(y, x))]
+                        f"{reason[1:]}. So d{inline(y)}/d{inline(x)} = 0.", self.oracle(y, x))]
         else:
-            shown = ["; ".join(" → ".join(map(inline, path))
-                               for path in islice(nx.all_simple_paths(cg.graph.subgraph(on_paths), x, y), 3))]
-            more = "" if count <= 3 else f"; and {count - 3} more"
-            sol.step(f"Paths from {inline(x)} to {inline(y)}: {count} ({shown[0]}{more}). Each contributes the product of "
-                     "the local derivatives along it; one reverse sweep from the output adds them up:",
+            listed = "" if count > 3 else " (" + "; ".join(sorted(
+                " → ".join(map(inline, path)) for path in nx.all_simple_paths(cg.graph.subgraph(on_paths), x, y))) + ")"
+            sol.step(f"Paths from {inline(x)} to {inline(y)}: {count}{listed}. Each contributes the product of the local "
+                     "derivatives along it; one reverse sweep from the output adds them up:",
                      symbol, value, check=self.oracle(y, x))
-            inputs = cg.in_terms_of_inputs(value)
-            sol.step("Written in the inputs:", symbol, inputs, check=self.oracle(y, x, point=1))
-            records = [(name, symbol, inputs, None, self.oracles(y, x))]
+            inputs = _readable(cg.in_terms_of_inputs(value)) if matrix else cg.in_terms_of_inputs(value)
+            sol.step("Written in the inputs:", symbol, inputs, check=self.oracle(y, x))
+            records = [(name, symbol, inputs, None, self.oracle(y, x))]
         if matrix and y.shape == (1, 1) and x.shape != (1, 1):
-            gradient = _tidy(sp.Transpose(records[0][2]).doit())
+            gradient = _readable(sp.Transpose(records[0][2]).doit())
             sol.step("Shaped like {x} (what an optimizer subtracts): the transpose,", symbol.T, gradient,
                      math={"x": x}, check=self.oracle(y, x, "gradient"))
             label = f"grad_{x.name}" if len(self.outputs) == 1 else f"grad_{y.name}_{x.name}"
-            records.append((label, symbol.T, gradient, None, self.oracles(y, x, "gradient")))
+            records.append((label, symbol.T, gradient, None, self.oracle(y, x, "gradient")))
         return records
 
     def _no_path(self, y, x) -> str:
@@ -532,7 +594,7 @@ class _Derivation:
         graph = self.cg.graph
         if y in nx.ancestors(graph, x):
             return f"{inline(x)} is computed from {inline(y)}, not {inline(y)} from {inline(x)}"
-        successors = [n for n in graph.successors(x)]
+        successors = sorted(graph.successors(x), key=self.rank.get)
         if not successors:
             return f"Nothing is computed from {inline(x)}"
         return (f"What is computed from {inline(x)} (" + ", ".join(map(inline, successors))
@@ -546,10 +608,10 @@ class _Derivation:
         from derivations.calculus.printing import inline
 
         cg = self.cg
-        cached = cg.cached_values(y)
+        cached = sorted(cg.cached_values(y), key=self.rank.get)
         reasons = []
         for node in cached:
-            edges = ", ".join(f"{inline(c)} → {inline(p)}" for c, p in cg.why_cached(node, y))
+            edges = ", ".join(f"{inline(c)} → {inline(p)}" for c, p in self.edges(cg.why_cached(node, y)))
             reasons.append(f"{inline(node)} (read by the edge{'s' * (', ' in edges)} {edges})")
         if cached:
             text = (f"The backward pass from {inline(y)} keeps " + "; ".join(reasons) + ". Nothing else is read: no "
@@ -558,6 +620,57 @@ class _Derivation:
             text = f"The backward pass from {inline(y)} reads no forward value: every local derivative is a constant."
         self.sol.step(text)
         self.sol.answer(f"cached_{y.name}", sp.Symbol("cached"), cached, text=text)
+
+
+def _readable(expr):
+    """The same matrix value, plainer: ``1ᵀ·diag(v)`` is ``vᵀ`` and ``diag(v)·1`` is ``v`` (the
+    sum rule's ones meeting an entrywise slope), and ``t ↦ c·t`` entry by entry is ``c·X``."""
+    import sympy as sp
+
+    from derivations.calculus.matrix_calculus import _tidy
+    from derivations.calculus.rules import Diag, Elementwise
+
+    def ones(factor, rows):
+        return isinstance(factor, sp.OneMatrix) and factor.shape[0 if rows else 1] == 1
+
+    def fold(product):
+        coefficient, factors = product.as_coeff_matrices()
+        out: list = []
+        for factor in factors:
+            if isinstance(factor, Diag) and out and ones(out[-1], rows=True):
+                out[-1] = factor.vector.T
+            elif ones(factor, rows=False) and out and isinstance(out[-1], Diag):
+                out[-1] = out[-1].vector
+            else:
+                out.append(factor)
+        return product if len(out) == len(factors) else sp.MatMul(coefficient, *out).doit(deep=False)
+
+    def multiple(e):
+        t = e.function.variables[0]
+        return e.function.expr.coeff(t) * e.arg
+
+    def is_multiple(e):
+        t = e.function.variables[0] if isinstance(e, Elementwise) else None
+        return t is not None and e.function.expr == e.function.expr.coeff(t) * t and e.function.expr.coeff(t).is_number
+
+    expr = expr.replace(is_multiple, multiple)
+    return _tidy(expr.replace(lambda e: isinstance(e, sp.MatMul), fold))
+
+
+@dataclass
+class AtEachPoint:
+    """The worst error of one oracle per random point: a point may be degenerate (every ReLU
+    unit off hides a wrong slope there), the others are not."""
+
+    oracles: list
+    describe: str
+
+    @property
+    def tolerance(self) -> float:
+        return max(o.tolerance for o in self.oracles)
+
+    def error(self, claimed: Any, lhs: Any = None) -> float:
+        return max(o.error(claimed, lhs) for o in self.oracles)
 
 
 def _count_paths(graph, x, y) -> int:

@@ -88,7 +88,8 @@ def elementary(expr: sp.Basic) -> sp.Basic:
 
 def numpy_function(args, expr: sp.Basic):
     """``lambdify`` to NumPy without ``from numpy import *`` (which drags in numpy.f2py,
-    numpy.testing and numpy.ma, a third of the CLI's start-up)."""
+    numpy.testing and numpy.ma, a third of the CLI's start-up), and without printing the
+    expression into the function's docstring (for matrix expressions, most of the time)."""
     import numpy
 
-    return sp.lambdify(args, elementary(expr), modules=[numpy])
+    return sp.lambdify(args, elementary(expr), modules=[numpy], docstring_limit=0)

@@ -142,12 +142,11 @@ def _flatten(expr):
 
 def numeric(expr: sp.Basic, values: Mapping[str, Any]) -> np.ndarray:
     """A matrix expression evaluated in float64 at ``values`` (name -> array or number)."""
-    values = {**_dimensions(expr, values), **values}
-    names, f = _compiled(expr)
+    names, f, shapes = _compiled(expr)
+    values = {**_dimensions(shapes, values), **values}
     missing = [n for n in names if n not in values]
     if missing:
         raise KeyError(f"no value for {', '.join(missing)}")
-    shapes = {m.name: m.shape for m in expr.atoms(sp.MatrixSymbol)}
     args = [_argument(values[n], shapes.get(n)) for n in names]
     return np.asarray(f(*args), dtype=float)
 
@@ -161,13 +160,16 @@ def _argument(value: Any, shape: tuple | None) -> Any:
 
 
 @lru_cache(maxsize=512)
-def _compiled(expr: sp.Basic) -> tuple[list[str], Callable]:
-    """The NumPy function of ``expr`` and the names of its arguments, compiled once: checks
-    evaluate one expression at many points, and ``lambdify`` costs milliseconds."""
-    symbols = {s.name: s for s in expr.free_symbols} | {m.name: m for m in expr.atoms(sp.MatrixSymbol)}
+def _compiled(expr: sp.Basic) -> tuple[list[str], Callable, dict[str, tuple]]:
+    """The NumPy function of ``expr``, the names of its arguments and the shapes of its matrix
+    symbols, found once: checks evaluate one expression at many points, and ``lambdify`` costs
+    milliseconds (a walk over a large expression, a millisecond as well)."""
+    matrices = {m.name: m for m in expr.atoms(sp.MatrixSymbol)}
+    symbols = {s.name: s for s in expr.free_symbols} | matrices
     names = sorted(symbols)
     safe_expr, renames = lambdify_safe(expr)
-    return names, numpy_function([renames.get(symbols[n], symbols[n]) for n in names], safe_expr)
+    function = numpy_function([renames.get(symbols[n], symbols[n]) for n in names], safe_expr)
+    return names, function, {name: m.shape for name, m in matrices.items()}
 
 
 def lambdify_safe(expr: sp.Basic) -> tuple[sp.Basic, dict]:
@@ -180,13 +182,13 @@ def lambdify_safe(expr: sp.Basic) -> tuple[sp.Basic, dict]:
     return (expr.xreplace(renames) if renames else expr), renames
 
 
-def _dimensions(expr, values) -> dict[str, int]:
+def _dimensions(shapes: Mapping[str, tuple], values) -> dict[str, int]:
     """Sizes such as ``K``, read off the arrays given for the matrix symbols that carry them."""
     sizes = {}
-    for symbol in expr.atoms(sp.MatrixSymbol):
-        given = np.shape(values.get(symbol.name, ()))
+    for name, shape in shapes.items():
+        given = np.shape(values.get(name, ()))
         if len(given) == 2:
-            sizes.update({d.name: size for d, size in zip(symbol.shape, given) if isinstance(d, sp.Symbol)})
+            sizes.update({d.name: size for d, size in zip(shape, given) if isinstance(d, sp.Symbol)})
     return sizes
 
 
