@@ -41,8 +41,8 @@ MAX_WORK = 20000
 #: a matrix check compares every entry by central differences up to this many entries of the
 #: variable, and beyond it the derivative along one random direction (two loss evaluations)
 FULL_CHECK_ENTRIES = 64
-#: random points (a matrix answer is checked at each, a step at one), and how many draws may
-#: be tried for points where every value is real and finite (log and sqrt of a negative are not)
+#: random points every check is made at, and how many draws may be tried for points where
+#: every value is real and finite (log and sqrt of a negative number are not)
 POINTS = 3
 DRAWS = 30
 #: characters beyond ASCII that the equations may hold (σ as a function name, × in shapes)
@@ -99,6 +99,7 @@ class Model:
         return f"Differentiate through the equations {text}."
 
     def node(self, name: str, role: str) -> Any:
+        """The graph's node of a variable or input named by the user (in ``role``)."""
         for node in self.graph.graph.nodes:
             if str(node) == name and self.graph.graph.nodes[node]["kind"] != "intermediate":
                 return node
@@ -165,7 +166,7 @@ def read_equations(text: str, shapes: str | Mapping[str, Any] | None = None) -> 
 
     from derivations.calculus.graph import build_graph
     from derivations.calculus.rules import NoRuleError
-    from derivations.core.parsing import CONSTANTS, MAX_LENGTH, echo, formula_functions, parse_formula
+    from derivations.core.parsing import CONSTANTS, echo, parse_formula
 
     if not isinstance(text, str):
         raise UserError("the equations must be text")
@@ -175,37 +176,12 @@ def read_equations(text: str, shapes: str | Mapping[str, Any] | None = None) -> 
     odd = sorted({ch for ch in text + declared_text if ord(ch) > 127 and ch not in EXTRA_CHARACTERS})
     if odd:
         raise UserError(f"the character {odd[0]!r} is not allowed: write equations in ASCII ({EXTRA_CHARACTERS} allowed)")
-    segments = [s.strip() for line in text.splitlines() for s in line.split("#", 1)[0].split(";") if s.strip()]
     declared = _declarations(declared_text) if isinstance(shapes, str) else _shape_mapping(shapes or {})
-    written: list[tuple[str, str]] = []
-    for segment in segments:
-        if len(segment) > MAX_LENGTH:
-            raise UserError(f"the equation {echo(segment)} is longer than {MAX_LENGTH} characters")
-        name, equals, formula = segment.partition("=")
-        if not equals:
-            if ":" not in segment:
-                raise UserError(f"{echo(segment)} is neither an equation (name = formula) nor a declaration (name: 3x2)")
-            for item, shape in _declarations(segment).items():
-                if declared.setdefault(item, shape) != shape:
-                    raise UserError(f"{item} is declared twice, as {_shape_text(declared[item])} and {_shape_text(shape)}")
-            continue
-        name = name.strip()
-        if not NAME.match(name) or formula.startswith("="):
-            raise UserError(f"{echo(segment)} is not an equation: its left side must be one name, such as y = 2*x")
-        if name in formula_functions():
-            raise UserError(f"{echo(segment)} defines {name}, which is a function")
-        _not_reserved(name)
-        if any(name == other for other, _ in written):
-            first = next(f"{n} = {f.strip()}" for n, f in written if n == name)
-            raise UserError(f"{name} is defined twice: {echo(first)} and {echo(segment)}")
-        written.append((name, formula.strip()))
-    if not written:
-        raise UserError("no equations: write them as name = formula, separated by ; or new lines")
-    if len(written) > MAX_EQUATIONS:
-        raise UserError(f"more than {MAX_EQUATIONS} equations")
+    written = _split(text, declared)
     if sum(r * c for r, c in declared.values()) > MAX_ENTRIES:
         raise UserError(f"the declared shapes hold more than {MAX_ENTRIES} entries in all")
 
+    formulas = dict(written)
     quotes = {name: f"{name} = {formula}" for name, formula in written}
     uses = {name: _used_names(formula, quotes[name]) for name, formula in written}
     try:
@@ -232,9 +208,9 @@ def read_equations(text: str, shapes: str | Mapping[str, Any] | None = None) -> 
         inputs.append(symbols[name])
         return symbols[name]
 
-    for name in (n for n in order if n in quotes):
+    for name in order:
         quote = quotes[name]
-        formula = parse_formula(dict(written)[name], lambda n, q=quote: lookup(n, q), quote)
+        formula = parse_formula(formulas[name], lambda n, q=quote: lookup(n, q), quote)
         if not (formula.free_symbols or formula.atoms(sp.MatrixSymbol)):
             raise UserError(f"{echo(quote)} defines a number, not a function of the inputs: write the number "
                             "where it is used")
@@ -252,6 +228,42 @@ def read_equations(text: str, shapes: str | Mapping[str, Any] | None = None) -> 
     except (ValueError, NoRuleError) as exc:
         raise UserError(str(exc)[:290]) from None
     return Model(equations, inputs, declared, graph, written, _expanded_sizes(graph))
+
+
+def _split(text: str, declared: dict) -> list[tuple[str, str]]:
+    """The equations of ``text`` as (name, formula text), in the order written; declaration
+    lines are added to ``declared``. Comments start with ``#``."""
+    from derivations.core.parsing import MAX_LENGTH, echo, formula_functions
+
+    written: list[tuple[str, str]] = []
+    for segment in (s.strip() for line in text.splitlines() for s in line.split("#", 1)[0].split(";")):
+        if not segment:
+            continue
+        if len(segment) > MAX_LENGTH:
+            raise UserError(f"the equation {echo(segment)} is longer than {MAX_LENGTH} characters")
+        name, equals, formula = segment.partition("=")
+        if not equals:
+            if ":" not in segment:
+                raise UserError(f"{echo(segment)} is neither an equation (name = formula) nor a declaration (name: 3x2)")
+            for item, shape in _declarations(segment).items():
+                if declared.setdefault(item, shape) != shape:
+                    raise UserError(f"{item} is declared twice, as {_shape_text(declared[item])} and {_shape_text(shape)}")
+            continue
+        name, formula = name.strip(), formula.strip()
+        if not NAME.match(name) or formula.startswith("="):
+            raise UserError(f"{echo(segment)} is not an equation: its left side must be one name, such as y = 2*x")
+        if name in formula_functions():
+            raise UserError(f"{echo(segment)} defines {name}, which is a function")
+        _not_reserved(name)
+        first = next((f"{n} = {f}" for n, f in written if n == name), None)
+        if first:
+            raise UserError(f"{name} is defined twice: {echo(first)} and {echo(segment)}")
+        written.append((name, formula))
+        if len(written) > MAX_EQUATIONS:
+            raise UserError(f"more than {MAX_EQUATIONS} equations")
+    if not written:
+        raise UserError("no equations: write them as name = formula, separated by ; or new lines")
+    return written
 
 
 def _not_reserved(name: str) -> None:
@@ -352,11 +364,11 @@ class _Derivation:
         # one evaluation order, ties broken by name: the graph's own order follows set iteration
         self.order = list(nx.lexicographical_topological_sort(self.cg.graph, key=str))
         self.rank = {node: i for i, node in enumerate(self.order)}
-        self.points = self._forward_points(seed=0)
+        self.points = self._forward_points()
 
     # -- numbers ------------------------------------------------------------------------------
 
-    def _forward_points(self, seed: int) -> list[dict]:
+    def _forward_points(self) -> list[dict]:
         """``POINTS`` random points with every node's value: scalars exact to 50 digits (for
         mpmath), matrices as float64 arrays keyed by name, entries normal on the declared shapes
         with variance 1/columns (so W·x stays of the size of x, and central differences, whose
@@ -367,7 +379,7 @@ class _Derivation:
 
         from derivations.calculus.matrix_calculus import numeric
 
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(0)
         points: list[dict] = []
         for _ in range(DRAWS):  # with no good draw, the last one: its checks then fail, visibly
             if self.model.matrix:
@@ -530,8 +542,9 @@ class _Derivation:
                        "1×1 ℓ by an r×c matrix W is c×r, the shape of Wᵀ. The gradient an optimizer subtracts (PyTorch's "
                        "W.grad) has W's own shape: it is the transpose (∂ℓ/∂W)ᵀ, given beside each derivative.")
         else:
+            one = len(model.inputs) == 1
             sol.assume("Every name is a real number; " + ", ".join(map(inline, model.inputs))
-                       + " " + ("is an input" if len(model.inputs) == 1 else "are inputs") + " (no equation defines it).")
+                       + (" is an input (no equation defines it)." if one else " are inputs (no equation defines them)."))
         sol.assume("dy/dx is the total derivative along the graph: the sum, over every directed path from x to y, of the "
                    "product of the local derivatives on its edges; values not computed from x are held fixed. With no "
                    "path the sum is empty and the derivative is 0.")
@@ -619,7 +632,7 @@ class _Derivation:
         else:
             text = f"The backward pass from {inline(y)} reads no forward value: every local derivative is a constant."
         self.sol.step(text)
-        self.sol.answer(f"cached_{y.name}", sp.Symbol("cached"), cached, text=text)
+        self.sol.answer(f"cached_{y.name}", sp.Symbol(f"cached_{y.name}"), cached, text=text)
 
 
 def _readable(expr):
