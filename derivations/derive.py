@@ -166,7 +166,7 @@ def read_equations(text: str, shapes: str | Mapping[str, Any] | None = None) -> 
 
     from derivations.calculus.graph import build_graph
     from derivations.calculus.rules import NoRuleError
-    from derivations.core.parsing import CONSTANTS, echo, parse_formula
+    from derivations.core.parsing import CONSTANTS, echo, parse_formula, shape_text
 
     if not isinstance(text, str):
         raise UserError("the equations must be text")
@@ -216,8 +216,8 @@ def read_equations(text: str, shapes: str | Mapping[str, Any] | None = None) -> 
                             "where it is used")
         shape = tuple(formula.shape) if isinstance(formula, sp.MatrixExpr) else None
         if name in declared and shape != declared[name]:
-            raise UserError(f"shape mismatch in {echo(quote)}: {name} is declared {_shape_text(declared[name])} but "
-                            f"its formula is {_shape_text(shape)}")
+            raise UserError(f"shape mismatch in {echo(quote)}: {name} is declared {shape_text(declared[name])} but "
+                            f"its formula is {shape_text(shape)}")
         symbols[name] = sp.MatrixSymbol(name, *shape) if shape else sp.Symbol(name, real=True)
         equations.append((symbols[name], formula))
     unused = [n for n in declared if n not in symbols]
@@ -233,7 +233,7 @@ def read_equations(text: str, shapes: str | Mapping[str, Any] | None = None) -> 
 def _split(text: str, declared: dict) -> list[tuple[str, str]]:
     """The equations of ``text`` as (name, formula text), in the order written; declaration
     lines are added to ``declared``. Comments start with ``#``."""
-    from derivations.core.parsing import MAX_LENGTH, echo, formula_functions
+    from derivations.core.parsing import MAX_LENGTH, echo, formula_functions, shape_text
 
     written: list[tuple[str, str]] = []
     for segment in (s.strip() for line in text.splitlines() for s in line.split("#", 1)[0].split(";")):
@@ -247,7 +247,7 @@ def _split(text: str, declared: dict) -> list[tuple[str, str]]:
                 raise UserError(f"{echo(segment)} is neither an equation (name = formula) nor a declaration (name: 3x2)")
             for item, shape in _declarations(segment).items():
                 if declared.setdefault(item, shape) != shape:
-                    raise UserError(f"{item} is declared twice, as {_shape_text(declared[item])} and {_shape_text(shape)}")
+                    raise UserError(f"{item} is declared twice, as {shape_text(declared[item])} and {shape_text(shape)}")
             continue
         name, formula = name.strip(), formula.strip()
         if not NAME.match(name) or formula.startswith("="):
@@ -320,13 +320,11 @@ def _shape_mapping(shapes: Mapping[str, Any]) -> dict[str, tuple[int, int]]:
 
 
 def _within_sizes(name: str, shape: tuple[int, int]) -> tuple[int, int]:
+    from derivations.core.parsing import shape_text
+
     if not all(1 <= s <= MAX_DIMENSION for s in shape):
-        raise UserError(f"{name}: {_shape_text(shape)} is outside the sizes 1 … {MAX_DIMENSION}")
+        raise UserError(f"{name}: {shape_text(shape)} is outside the sizes 1 … {MAX_DIMENSION}")
     return shape
-
-
-def _shape_text(shape) -> str:
-    return "a number" if shape is None else "×".join(map(str, shape))
 
 
 def _expanded_sizes(graph) -> dict:

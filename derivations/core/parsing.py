@@ -157,7 +157,6 @@ def _within_budget(value: sp.Expr, text: str) -> sp.Expr:
     return value
 
 
-
 # ---------------------------------------------------------------------------------------------
 # Formulas in the toolkit's operations, with matrices (the right sides of ``derive``'s equations).
 
@@ -185,9 +184,13 @@ def parse_formula(text: str, lookup: Callable[[str], sp.Basic | None], quote: st
         raise UserError(f"{echo(quote)} is nested too deeply") from None
 
 
-def shape_text(value: sp.Basic) -> str:
-    """``3×2`` for a matrix, ``a number`` for a scalar."""
-    return "×".join(map(str, value.shape)) if _is_matrix(value) else "a number"
+def shape_text(shape: tuple | None) -> str:
+    """``3×2`` for a matrix's shape, ``a number`` for a scalar's (None)."""
+    return "a number" if shape is None else "×".join(map(str, shape))
+
+
+def _shape(value: sp.Basic) -> tuple | None:
+    return tuple(value.shape) if _is_matrix(value) else None
 
 
 def _is_matrix(value) -> bool:
@@ -351,8 +354,8 @@ class _FormulaConverter(_Converter):
         try:
             return _within_budget(function(left, right), self.text)
         except sp.ShapeError:
-            raise UserError(f"shape mismatch in {echo(self.text)}: cannot {verb} {_shown(left)} ({shape_text(left)}) "
-                            f"and {_shown(right)} ({shape_text(right)})") from None
+            raise UserError(f"shape mismatch in {echo(self.text)}: cannot {verb} {_shown(left)} "
+                            f"({shape_text(_shape(left))}) and {_shown(right)} ({shape_text(_shape(right))})") from None
         except (ValueError, TypeError) as exc:
             raise UserError(f"in {echo(self.text)}: {str(exc)[:120]}") from None
 
@@ -367,7 +370,7 @@ class _FormulaConverter(_Converter):
         try:
             return _within_budget(function(*args), self.text)
         except (sp.ShapeError, ValueError, TypeError) as exc:
-            shapes = ", ".join(f"{_shown(a)} ({shape_text(a)})" for a in args)
+            shapes = ", ".join(f"{_shown(a)} ({shape_text(_shape(a))})" for a in args)
             raise UserError(f"{name} cannot take {shapes} in {echo(self.text)}: {str(exc)[:100]}") from None
 
 
