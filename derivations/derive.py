@@ -100,11 +100,13 @@ class Model:
 
     def node(self, name: str, role: str) -> Any:
         """The graph's node of a variable or input named by the user (in ``role``)."""
+        from derivations.core.parsing import echo
+
         for node in self.graph.graph.nodes:
             if str(node) == name and self.graph.graph.nodes[node]["kind"] != "intermediate":
                 return node
         names = ", ".join(str(v) for v, _ in self.equations) + "; inputs " + ", ".join(map(str, self.inputs))
-        raise UserError(f"undefined name {name!r} in {role} (defined: {names})"[:290])
+        raise UserError(f"undefined name {echo(name)} in {role} (defined: {names})"[:270])
 
     def pairs(self, of, wrt) -> list[tuple]:
         """The (output, variable) pairs asked for, each a node of the graph, held to the budget.
@@ -116,7 +118,7 @@ class Model:
         for y in outputs:
             if y not in defined:
                 raise UserError(f"--of {y}: {y} is an input; derivatives are taken of defined variables "
-                                f"({', '.join(map(str, defined))})"[:290])
+                                f"({', '.join(map(str, defined))})"[:270])
         pairs = [(y, x) for y in outputs for x in variables
                  if wrt or not self.matrix or _layout_error(y, x) is None]
         if len(pairs) > MAX_PAIRS:
@@ -187,7 +189,7 @@ def read_equations(text: str, shapes: str | Mapping[str, Any] | None = None) -> 
     try:
         order = list(graphlib.TopologicalSorter({n: [u for u in uses[n] if u in quotes] for n in quotes}).static_order())
     except graphlib.CycleError as exc:
-        raise UserError(f"the equations define a cycle: {' → '.join(reversed(exc.args[1]))}"[:290]) from None
+        raise UserError(f"the equations define a cycle: {' → '.join(reversed(exc.args[1]))}"[:270]) from None
 
     symbols: dict[str, Any] = {}
     inputs: list[Any] = []
@@ -199,7 +201,7 @@ def read_equations(text: str, shapes: str | Mapping[str, Any] | None = None) -> 
         if name in CONSTANTS:
             return CONSTANTS[name]
         if not NAME.match(name):
-            raise UserError(f"the name {name!r} in {echo(quote)} is too long or not plain ASCII")
+            raise UserError(f"the name {echo(name)} in {echo(quote)} is too long or not plain ASCII")
         if declared and name not in declared:
             raise UserError(f"undefined name {name!r} in {echo(quote)}: define it by an equation or declare its "
                             f"shape (such as {name}: 3x1, or 1x1 for a number)")
@@ -226,7 +228,7 @@ def read_equations(text: str, shapes: str | Mapping[str, Any] | None = None) -> 
     try:
         graph = build_graph(equations, decompose=True)
     except (ValueError, NoRuleError) as exc:
-        raise UserError(str(exc)[:290]) from None
+        raise UserError(str(exc)[:270]) from None
     return Model(equations, inputs, declared, graph, written, _expanded_sizes(graph))
 
 

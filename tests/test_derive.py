@@ -259,6 +259,8 @@ HOSTILE = [
     (["z = W*q", "--shapes", "W: 2x2"], "undefined name 'q'"),
     (["y = 2*x", "--of", "q"], "undefined name 'q'"),
     (["y = 2*x", "--wrt", "w"], "undefined name 'w'"),
+    (["y = 2*x", "--of", "q" * 4000], "undefined name 'qqq"),
+    (["y = " + "a" * 400 + " + x"], "is too long or not plain ASCII"),
     (["y = x; y = 2*x"], "y is defined twice"),
     (["z = W*x + b", "--shapes", "W: 3x2, x: 2x1, b: 2x1"], "shape mismatch in 'z = W*x + b'"),
     (["y = foo(x)"], "unknown function 'foo'"),

@@ -335,7 +335,7 @@ class _FormulaConverter(_Converter):
         if isinstance(node, ast.Name):
             value = self.lookup(node.id)
             if value is None:
-                raise UserError(f"unknown name {node.id!r} in {echo(self.text)}")
+                raise UserError(f"unknown name {echo(node.id)} in {echo(self.text)}")
             return value
         if isinstance(node, ast.Attribute) and node.attr == "T":
             return _transpose(self.convert(node.value))
@@ -362,7 +362,7 @@ class _FormulaConverter(_Converter):
     def _call(self, name: str, nodes: list[ast.AST]) -> sp.Basic:
         functions = formula_functions()
         if name not in functions:
-            raise UserError(f"unknown function {name!r} in {echo(self.text)} (allowed: {', '.join(functions)})"[:290])
+            raise UserError(f"unknown function {name!r} in {echo(self.text)} (allowed: {', '.join(functions)})"[:270])
         function, arity = functions[name]
         if len(nodes) != arity:
             raise UserError(f"{name} takes {arity} argument{'s' * (arity > 1)}, not {len(nodes)}, in {echo(self.text)}")
