@@ -167,22 +167,27 @@ class _AnswerConverter(_Converter):
             return self._transpose(self.convert(node.left))
         if isinstance(node, ast.Attribute) and node.attr == "T":
             return self._transpose(self.convert(node.value))
+        # each operand is converted once, and the scalar case combined here: handing the node back to
+        # the base class would convert the operands again, doubling the work at every level of nesting
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.MatMult, ast.Mult, ast.Mod, ast.Add, ast.Sub)):
             left, right = self.convert(node.left), self.convert(node.right)
             if is_matrix(left) or is_matrix(right):
                 return self._matrix_op(node.op, left, right)
             if isinstance(node.op, (ast.MatMult, ast.Mod)):
                 return left * right
+            return self.combine(node.op, left, right)
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
             left, right = self.convert(node.left), self.convert(node.right)
             if is_matrix(right):
                 raise UserError(f"{echo(self.text)} divides by a matrix")
             if is_matrix(left):
                 return left * (1 / right)
+            return self.combine(node.op, left, right)
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
             base = self.convert(node.left)
             if is_matrix(base):
                 raise UserError(f"{echo(self.text)} raises a matrix to a power; write the product")
+            return self.combine(node.op, base, self.convert(node.right))
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             operand = self.convert(node.operand)
             return -operand
