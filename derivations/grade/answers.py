@@ -4,6 +4,8 @@
 Every reader returns ``name -> (text, weight)``; numbers and lists in JSON/YAML become text, so
 each answer goes through the same restricted parser. A weight is declared with its answer
 (``{"answer": "...", "weight": 2}``, or ``name = expression ; weight = 2``) and defaults to 1.
+The name ``seed`` is reserved: it says which variant (``variant ID --seed N``) the answers are
+for, and :func:`pop_seed` takes it out.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ MAX_SUBMISSIONS = 20_000
 FILE_SUFFIXES = (".json", ".yaml", ".yml", ".txt", ".ans")
 
 Answers = dict[str, tuple[str, float]]
+#: the reserved answer name that holds a submission's variant seed
+SEED = "seed"
 
 
 def from_pairs(pairs: list[str], weights: dict[str, float] | None = None) -> Answers:
@@ -58,7 +62,7 @@ def read_file(path: str | Path) -> Answers:
 def from_mapping(data, source) -> Answers:
     """``{"name": "expr" | number | list | {"answer": …, "weight": w}}``, optionally under ``"answers"``."""
     if isinstance(data, dict) and isinstance(data.get("answers"), dict):
-        data = data["answers"]
+        data = {**data["answers"], **({SEED: data[SEED]} if SEED in data else {})}
     if not isinstance(data, dict):
         raise UserError(f"{source}: expected a mapping of answer names to answers")
     if len(data) > MAX_ANSWERS:
@@ -95,6 +99,18 @@ def from_text(text: str, source) -> Answers:
         if len(out) > MAX_ANSWERS:
             raise UserError(f"{source}: more than {MAX_ANSWERS} answers")
     return out
+
+
+def pop_seed(answers: Answers, source: str = "the answers") -> int | None:
+    """Remove and return the submission's seed (None when it names none)."""
+    if SEED not in answers:
+        return None
+    from derivations.variants import parse_seed
+
+    try:
+        return parse_seed(answers.pop(SEED)[0])
+    except UserError as exc:
+        raise UserError(f"{source}: {exc}".replace("--seed", "the seed")) from None
 
 
 def _weight(value, source, name) -> float:

@@ -9,27 +9,35 @@ import json
 from collections import Counter
 
 from derivations.core.errors import UserError
+from derivations.grade.answers import SEED, pop_seed
 from derivations.grade.grader import Grader, Report, Verdict
 
 
 def grade_batch(grader: Grader, submissions: list, weights: dict[str, float] | None = None):
     """``[(student, answers or UserError)]`` -> ``(questions, [(student, Report or UserError)])``.
     The questions are every answer name any student gave, in the solution's order; a question a
-    student left out is graded "missing" (no credit)."""
-    given = {name for _, answers in submissions if isinstance(answers, dict) for name in answers}
+    student left out is graded "missing" (no credit). A submission that names a ``seed`` is
+    graded against that variant's key."""
+    given = {name for _, answers in submissions if isinstance(answers, dict) for name in answers} - {SEED}
     order = list(grader.answers)
     questions = sorted(given, key=lambda n: (order.index(n) if n in order else len(order), n))
     results = []
     for student, answers in submissions:
+        if isinstance(answers, dict):
+            answers = dict(answers)
+            try:
+                seeded = grader.for_seed(pop_seed(answers, student))
+            except UserError as exc:
+                answers = exc
         if isinstance(answers, UserError):
             results.append((student, answers))
             continue
-        report = Report(grader.problem.id)
+        report = Report(grader.problem.id, seed=seeded.seed)
         for name in questions:
             weight = answers[name][1] if name in answers else 1.0
             weight = (weights or {}).get(name, weight)
             if name in answers:
-                report.verdicts.append(grader.grade(name, answers[name][0], weight))
+                report.verdicts.append(seeded.grade(name, answers[name][0], weight))
             else:
                 report.verdicts.append(Verdict(name, "missing", 0.0, "missing", "No answer given.", "missing",
                                                weight=weight))
@@ -38,10 +46,12 @@ def grade_batch(grader: Grader, submissions: list, weights: dict[str, float] | N
 
 
 def rows(questions, results) -> list[dict]:
-    """The table: a row per student with the score and, per question, status, credit, diagnosis, note."""
+    """The table: a row per student with the score (and the seed graded against, when any
+    submission named one) and, per question, status, credit, diagnosis, note."""
+    seeds = [report.seed if isinstance(report, Report) and report.seed is not None else "" for _, report in results]
     out = []
-    for student, report in results:
-        row = {"student": student}
+    for (student, report), seed in zip(results, seeds):
+        row = {"student": student, **({"seed": seed} if any(s != "" for s in seeds) else {})}
         if isinstance(report, UserError):
             row.update({"score": "", "error": str(report)})
         else:

@@ -45,6 +45,8 @@ class Report:
 
     problem: str
     verdicts: list[Verdict] = field(default_factory=list)
+    #: the variant graded against (None: the problem as stated)
+    seed: int | None = None
 
     @property
     def score(self) -> float:
@@ -55,7 +57,7 @@ class Report:
         return {s: sum(v.status == s for v in self.verdicts) for s in STATUSES}
 
     def as_dict(self) -> dict:
-        return {"problem": self.problem, "score": round(self.score, 6), "counts": self.counts(),
+        return {"problem": self.problem, "seed": self.seed, "score": round(self.score, 6), "counts": self.counts(),
                 "answers": [v.as_dict() for v in self.verdicts]}
 
 
@@ -117,15 +119,26 @@ class Attempt:
 
 
 class Grader:
-    """Grades answers to one problem solved with ``settings``. Numbers are held to the relative
+    """Grades answers to one problem solved with ``settings``, or to the variant of ``seed``
+    (the key a student's seeded sheet was made from). Numbers are held to the relative
     ``tolerance``; formulas, evaluated in float64, to :data:`FORMULA_TOLERANCE`."""
 
-    def __init__(self, problem_id: str, settings: dict | None = None, tolerance: float = NUMBER_TOLERANCE):
+    def __init__(self, problem_id: str, settings: dict | None = None, tolerance: float = NUMBER_TOLERANCE,
+                 seed: int | None = None):
         if not (0 < tolerance < 1):
             raise UserError(f"--tolerance must lie in (0, 1), got {tolerance}")
         self.problem = registry.load(problem_id)
-        self.settings = dict(settings or {})
-        self.solution = self.problem.solve(self.settings)
+        self.seed = seed
+        if seed is None:
+            self.settings = dict(settings or {})
+            self.solution = self.problem.solve(self.settings)
+        else:
+            if settings:
+                raise UserError("--seed fixes the problem's values; it cannot be combined with --set")
+            from derivations.variants import draw
+
+            variant = draw(self.problem, seed)
+            self.settings, self.solution = dict(variant.values), variant.solution
         self.tolerance = tolerance
         self.answers = {a.name: a for a in self.solution.answers}
         values = [a.value for a in self.solution.answers if _gradable(a.value)]
@@ -134,6 +147,17 @@ class Grader:
         self.keys: dict[str, Key | str] = {}
         self._alternatives: dict[str, list] = {}
         self._cache: dict[tuple[str, str], Verdict] = {}
+        self._seeded: dict[int, Grader] = {}
+
+    def for_seed(self, seed: int | None) -> "Grader":
+        """The grader of variant ``seed`` (this one for None or its own seed), made once per seed."""
+        if seed is None or seed == self.seed:
+            return self
+        if self.seed is None and self.settings:
+            raise UserError(f"a submission for seed {seed} cannot be graded with --set (the seed fixes the values)")
+        if seed not in self._seeded:
+            self._seeded[seed] = Grader(self.problem.id, tolerance=self.tolerance, seed=seed)
+        return self._seeded[seed]
 
     def key(self, name: str) -> Key:
         """The key of answer ``name``, or a :class:`UserError` saying why it cannot be graded."""
@@ -206,7 +230,8 @@ class Grader:
 
     def grade_all(self, answers: dict[str, tuple[str, float]]) -> Report:
         """Every ``name -> (text, weight)`` of one submission."""
-        return Report(self.problem.id, [self.grade(name, text, weight) for name, (text, weight) in answers.items()])
+        return Report(self.problem.id, [self.grade(name, text, weight) for name, (text, weight) in answers.items()],
+                      self.seed)
 
     def alternatives(self, name: str) -> list[tuple[list[np.ndarray], str, str]]:
         """The numbers of answer ``name`` under each other choice of the problem's choice

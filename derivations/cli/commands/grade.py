@@ -1,5 +1,6 @@
 """``grade ID --answer NAME=EXPR`` / ``--answers FILE`` / ``--answers-dir DIR``: grade students'
-answers against the problem's solution, with a diagnosis and partial credit for each."""
+answers against the problem's solution (or a seeded variant's), with a diagnosis and partial
+credit for each."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("id", metavar="ID", help="problem id, e.g. hw1/problem2")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="solve the problem with this parameter (as for solve)")
+    parser.add_argument("--seed", metavar="N",
+                        help="grade against the key of variant N (as 'variant ID --seed N' and a class set's "
+                             "sheets show it); an answer file can name its own with 'seed = N'")
     parser.add_argument("--answer", action="append", default=[], metavar="NAME=EXPR",
                         help="one answer, e.g. dl_dW2='relu(W1@x + b1) @ dl_dyhat @ dyhat_dz3' (repeatable)")
     parser.add_argument("--answers", metavar="FILE",
@@ -37,19 +41,28 @@ def run(args) -> int:
     from derivations.grade import answers as reading
     from derivations.grade.equivalence import NUMBER_TOLERANCE
     from derivations.grade.grader import Grader
+    from derivations.variants import parse_seed
 
     problem = registry.load(args.id)
     weights = _weights(args.weight)
-    grader = Grader(problem.id, parse_settings(problem, args.set),
-                    NUMBER_TOLERANCE if args.tolerance is None else args.tolerance)
+    seed = None if args.seed is None else parse_seed(args.seed)
     sources = [bool(args.answer), bool(args.answers), bool(args.answers_dir)]
     if sum(sources) != 1:
         raise UserError("give answers with --answer NAME=EXPR, --answers FILE or --answers-dir DIR (one of them)")
-    if args.answers_dir or (args.answers and args.answers.endswith(".csv")):
+    batch = args.answers_dir or (args.answers and args.answers.endswith(".csv"))
+    if batch:
         submissions = reading.read_folder(args.answers_dir) if args.answers_dir else reading.read_csv(args.answers)
-        text = _batch(grader, submissions, weights, args.format)
     else:
         given = reading.from_pairs(args.answer, weights) if args.answer else reading.read_file(args.answers)
+        named = reading.pop_seed(given, args.answers or "--answer")
+        if seed is not None and named is not None and named != seed:
+            raise UserError(f"--seed {seed} and the answers' own seed {named} differ")
+        seed = seed if named is None else named
+    grader = Grader(problem.id, parse_settings(problem, args.set),
+                    NUMBER_TOLERANCE if args.tolerance is None else args.tolerance, seed)
+    if batch:
+        text = _batch(grader, submissions, weights, args.format)
+    else:
         given = {name: (t, weights.get(name, w)) for name, (t, w) in given.items()}
         text = _single(grader, grader.grade_all(given), args.format)
     if args.out:
@@ -83,14 +96,15 @@ def _single(grader, report, fmt: str) -> str:
         from derivations.grade.batch import rows, to_csv
 
         return to_csv(rows([v.name for v in report.verdicts], [("answers", report)]))
-    lines = [f"{grader.problem.id}: numbers to a relative tolerance of {grader.tolerance:.0e}"]
+    variant = "" if grader.seed is None else f" (variant, seed {grader.seed})"
+    lines = [f"{grader.problem.id}{variant}: numbers to a relative tolerance of {grader.tolerance:.0e}"]
     for v in report.verdicts:
         lines.append(f"{v.name}: {v.status}, {v.credit:g} of 1 (weight {v.weight:g}) [{v.tag}]")
         lines.append(f"  {v.message}")
         if v.note:
             lines.append(f"  note: {v.note}")
     counts = report.counts()
-    lines.append(f"score: {report.score:.2f} ({len(report.verdicts)} answers: {counts['correct']} correct, "
+    lines.append(f"score: {report.score:.2f} ({len(report.verdicts)} answer{'s' if len(report.verdicts) != 1 else ''}: {counts['correct']} correct, "
                  f"{counts['incorrect']} incorrect, {counts['invalid']} invalid)")
     return "\n".join(lines) + "\n"
 
