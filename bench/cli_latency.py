@@ -1,6 +1,7 @@
 """Start-up cost of the CLI relative to importing SymPy, and the time of a full ``check``.
 
-Target: ``python -m derivations solve problem3`` ≤ 2.0 × ``python -c "import sympy"``.
+Target: ``python -m derivations solve problem3`` ≤ 1.86 × ``python -c "import sympy"`` (the ratio
+measured when the open-toolkit work began; the first target was 2.0).
 Both are measured in this run, interleaved, several times; medians are reported.
 
     python bench/cli_latency.py [--repeat 7]
@@ -44,7 +45,7 @@ def main() -> None:
     check_time = wall([sys.executable, "-m", "derivations", "check"], check=False)
     print(f"import sympy          median {sympy_median:.3f} s over {args.repeat} runs")
     print(f"solve problem3        median {solve_median:.3f} s over {args.repeat} runs")
-    print(f"ratio solve / sympy   {solve_median / sympy_median:.2f}  (target <= 2.0)")
+    print(f"ratio solve / sympy   {solve_median / sympy_median:.2f}  (target <= 1.86)")
     print(f"check (whole catalogue) {check_time:.2f} s")
 
 

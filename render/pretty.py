@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+import types
+
 import sympy as sp
 from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.pretty_symbology import pretty_symbol
@@ -10,7 +13,24 @@ from sympy.printing.pretty.stringpict import prettyForm
 from derivations.calculus.symbols import PartialMatrix, prime_of
 
 
+#: What SymPy's ``_print_Mul`` imports from ``sympy.physics.units`` while no unit exists.
+_NO_UNITS = types.ModuleType("sympy.physics.units", "Stands in while sympy.physics.units is not imported.")
+_NO_UNITS.Quantity = type("Quantity", (), {"__doc__": "Matches nothing: no unit exists yet."})
+
+
 class TerminalPrinter(PrettyPrinter):
+    def _print_Mul(self, product):
+        """SymPy's, without importing ``sympy.physics.units`` (75 ms, a seventh of ``solve``'s
+        start) just to set units apart: no unit can exist while that module is not imported."""
+        if "sympy.physics.units" in sys.modules:
+            return super()._print_Mul(product)
+        sys.modules["sympy.physics.units"] = _NO_UNITS
+        try:
+            return super()._print_Mul(product)
+        finally:
+            if sys.modules.get("sympy.physics.units") is _NO_UNITS:
+                del sys.modules["sympy.physics.units"]
+
     def _print_Subs(self, expr):
         prime = prime_of(expr)
         if prime is None:

@@ -219,3 +219,24 @@ def test_partial_matrix_lambdifies_after_renaming():
     assert set(renames) == {dl_dyhat, dyhat_dz3} and not safe.atoms(PartialMatrix)
     a, b = np.array([[1.0, 2.0]]), np.array([[1.0, 2.0], [3.0, 4.0]])
     assert evaluate(expr.subs(m, 2), {"∂ℓ/∂yhat": a, "∂yhat/∂z3": b}) == [[7.0, 10.0]]
+
+
+def test_pretty_products_print_as_sympys_without_importing_units():
+    """The terminal printer skips SymPy's import of sympy.physics.units while no unit can exist,
+    prints products exactly as SymPy does, and sets units apart once they are imported."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, sympy as sp\n"
+        "from derivations.render.pretty import pretty\n"
+        "x, y = sp.symbols('x y')\n"
+        "forms = [2*x*sp.sin(x)/3, -x*y, x*(y + 1)**2/(3*y)]\n"
+        "ours = [pretty(e) for e in forms]\n"
+        "assert 'sympy.physics.units' not in sys.modules\n"
+        "assert ours == [sp.pretty(e, use_unicode=True, wrap_line=False) for e in forms], ours\n"
+        "from sympy.physics.units import meter\n"
+        "assert pretty(3*meter*x) == sp.pretty(3*meter*x, use_unicode=True) == '3⋅x⋅meter'\n"
+        "print('ok')\n")
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert run.returncode == 0 and run.stdout == "ok\n", run.stderr
