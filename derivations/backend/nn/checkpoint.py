@@ -29,29 +29,19 @@ ZIP_LOCAL_HEADER = 30              # fixed part of a ZIP local file header, befo
 READ_ERRORS = (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError)
 
 
-def save_model(model, path) -> Path:
+def save_arrays(path, arrays: dict[str, np.ndarray], config: dict) -> Path:
+    """Write ``arrays`` and the architecture ``config`` (stored as JSON) to the ``.npz`` ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    arrays = {name: p.data for name, p in model.named_parameters()}
-    config = {"class": type(model).__name__, **model.config}
-    arrays[CONFIG_KEY] = np.array(json.dumps(config))
     with open(path, "wb") as f:          # a file object keeps the exact name (no added .npz)
-        np.savez(f, **arrays)
+        np.savez(f, **arrays, **{CONFIG_KEY: np.array(json.dumps(config))})
     return path
 
 
-def load_model(path):
-    """Rebuild the MLP saved at ``path`` from its stored configuration and parameters."""
-    from derivations.backend.nn.mlp import MLP
-    with NpzFile(path) as data:
-        config = StoredConfig.read(data, "MLP")
-        options = MLP.options_from_config(config)
-        options["dtype"] = np.dtype(options["dtype"])
-        data.check_shapes(MLP.state_shapes(**options), options["dtype"])
-        model = MLP(options.pop("input_size"), options.pop("output_size"), options.pop("hiddens"),
-                    options.pop("activations"), **options)
-        copy_arrays(data, {name: p.data for name, p in model.named_parameters()})
-    return model
+def save_model(model, path) -> Path:
+    """Save a model's parameters by dotted name, with its class and ``config``."""
+    return save_arrays(path, {name: p.data for name, p in model.named_parameters()},
+                       {"class": type(model).__name__, **model.config})
 
 
 def copy_arrays(data: NpzFile, wanted: dict[str, np.ndarray], prefix: str = "") -> None:

@@ -20,7 +20,6 @@ scale matters: the convolutions feed BatchNorm, so their effective learning rate
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import replace
 
@@ -240,15 +239,8 @@ class CifarCNN(Layer):
         return arrays
 
     def save(self, path, extra: dict | None = None) -> None:
-        from pathlib import Path
-
-        from derivations.backend.nn.checkpoint import CONFIG_KEY
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        arrays = dict(self.state())
-        arrays[CONFIG_KEY] = np.array(json.dumps({"class": type(self).__name__, **self.config, **(extra or {})}))
-        with open(path, "wb") as f:
-            np.savez(f, **arrays)
+        from derivations.backend.nn.checkpoint import save_arrays
+        save_arrays(path, dict(self.state()), {"class": type(self).__name__, **self.config, **(extra or {})})
 
     def load_state(self, data, prefix: str = "") -> None:
         """Copy the arrays of an open :class:`~derivations.backend.nn.checkpoint.NpzFile`

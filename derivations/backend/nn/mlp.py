@@ -149,8 +149,16 @@ class MLP(Layer):
 
     @classmethod
     def load(cls, path) -> MLP:
-        from derivations.backend.nn.checkpoint import load_model
-        return load_model(path)
+        """The MLP saved at ``path``, its stored configuration and array headers checked first."""
+        from derivations.backend.nn.checkpoint import NpzFile, StoredConfig, copy_arrays
+        with NpzFile(path) as data:
+            options = cls.options_from_config(StoredConfig.read(data, cls.__name__))
+            options["dtype"] = np.dtype(options["dtype"])
+            data.check_shapes(cls.state_shapes(**options), options["dtype"])
+            model = cls(options.pop("input_size"), options.pop("output_size"), options.pop("hiddens"),
+                        options.pop("activations"), **options)
+            copy_arrays(data, {name: p.data for name, p in model.named_parameters()})
+        return model
 
     @staticmethod
     def options_from_config(config) -> dict:
