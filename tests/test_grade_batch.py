@@ -6,7 +6,7 @@ import json
 import time
 
 from derivations.grade.answers import read_file
-from helpers import cli_in_process
+from helpers import assert_user_error, cli_in_process
 
 KEY = "relu(W1 @ x + b1) @ dl_dyhat @ dyhat_dz3"
 TRANSPOSE = "dyhat_dz3^T @ dl_dyhat^T @ relu(W1 @ x + b1)^T"
@@ -56,3 +56,27 @@ def test_a_csv_of_students_and_missing_answers(tmp_path, capsys):
     scores = {s["student"]: s["score"] for s in data["students"]}
     assert scores == {"ann": 1.0, "bob": 0.25}
     assert data["histogram"]["dl_db2"] == {"exact": 1, "missing": 1}
+
+
+def test_the_histogram_chart_of_a_class(tmp_path, capsys):
+    from PIL import Image
+
+    from derivations.grade.batch import histogram
+
+    forms = [KEY, TRANSPOSE, "-" + KEY]
+    folder = tmp_path / "class"
+    folder.mkdir()
+    for i in range(9):
+        (folder / f"s{i}.json").write_text(json.dumps({"dl_dW2": forms[i % 3]}))
+    chart = tmp_path / "hist.png"
+    run = cli_in_process(capsys, "grade", "hw1/problem2", "--answers-dir", str(folder), "--chart", str(chart),
+                         "--format", "json")
+    assert run.code == 0 and json.loads(run.out)["histogram"]["dl_dW2"] == {"equivalent-form": 3, "transpose": 3, "sign": 3}
+    assert f"wrote {chart}" in run.err
+    with Image.open(chart) as image:
+        assert image.format == "PNG" and image.size[0] > 600
+    assert histogram(["q"], []) == {"q": {}}
+    for args, fragment in [(["--answer", f"dl_dW2={KEY}", "--chart", str(chart)], "goes with"),
+                           (["--answers-dir", str(folder), "--chart", str(tmp_path / "h.jpg")], ".png"),
+                           (["--answers-dir", str(folder), "--chart", str(tmp_path / "no" / "h.png")], "does not exist")]:
+        assert_user_error(cli_in_process(capsys, "grade", "hw1/problem2", *args), fragment)

@@ -103,3 +103,34 @@ def to_json(problem: str, questions, results, counts) -> str:
                        "students": [{"student": s, **({"error": str(r)} if isinstance(r, UserError) else r.as_dict())}
                                     for s, r in results],
                        "histogram": {q: dict(c) for q, c in counts.items()}}, ensure_ascii=False, indent=1)
+
+
+#: bar colours by status: correct answers green, diagnosed mistakes warm, the rest grey
+_COLOURS = {"exact": "#1a9850", "equivalent-form": "#91cf60", "no-diagnosis": "#d73027", "not-evaluable": "#f46d43",
+            "invalid": "#969696", "missing": "#d9d9d9"}
+_MISTAKE_COLOURS = ["#fdae61", "#fee08b", "#abd9e9", "#74add1", "#4575b4", "#8073ac", "#b2abd2", "#e08214", "#c51b7d"]
+
+
+def plot_histogram(counts: dict[str, Counter], path, title: str):
+    """The per-question histogram as a chart: one stacked horizontal bar per question, a segment
+    per diagnosis (how many students got it), correct answers first."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tags = sorted({t for c in counts.values() for t in c}, key=_tag_order)
+    mistakes = iter(_MISTAKE_COLOURS * 2)
+    colours = {t: _COLOURS.get(t) or next(mistakes) for t in tags}
+    questions = list(counts)[::-1]        # the first question on top
+    fig, ax = plt.subplots(figsize=(9, 1.2 + 0.45 * len(questions)))
+    left = [0] * len(questions)
+    for tag in tags:
+        widths = [counts[q].get(tag, 0) for q in questions]
+        bars = ax.barh(questions, widths, left=left, color=colours[tag], edgecolor="white", label=tag)
+        ax.bar_label(bars, labels=[str(w) if w else "" for w in widths], label_type="center", fontsize=8)
+        left = [a + b for a, b in zip(left, widths)]
+    ax.set(xlabel="students", title=title)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

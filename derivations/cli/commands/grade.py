@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 
 NAME = "grade"
+CHART_SUFFIXES = (".png", ".svg", ".pdf")
 HELP = "Grade students' answers (formulas, numbers, matrices) against a problem's solution, with diagnoses."
 
 
@@ -30,6 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("text", "json", "csv"), default="text",
                         help="output format (csv: the batch table)")
     parser.add_argument("--out", metavar="FILE", help="write the output to FILE instead of the terminal")
+    parser.add_argument("--chart", metavar="FILE",
+                        help="for a class: also draw the per-question histogram of diagnoses (.png, .svg or .pdf)")
 
 
 def run(args) -> int:
@@ -50,6 +53,12 @@ def run(args) -> int:
     if sum(sources) != 1:
         raise UserError("give answers with --answer NAME=EXPR, --answers FILE or --answers-dir DIR (one of them)")
     batch = args.answers_dir or (args.answers and args.answers.endswith(".csv"))
+    if args.chart and not batch:
+        raise UserError("--chart draws a class's histogram: it goes with --answers-dir DIR or --answers FILE.csv")
+    if args.chart and Path(args.chart).suffix.lower() not in CHART_SUFFIXES:
+        raise UserError(f"--chart must end in {', '.join(CHART_SUFFIXES)}, got {args.chart[:60]!r}")
+    if args.chart and not Path(args.chart).resolve().parent.is_dir():
+        raise UserError(f"--chart: the folder {str(Path(args.chart).parent)[:80]} does not exist")
     if batch:
         submissions = reading.read_folder(args.answers_dir) if args.answers_dir else reading.read_csv(args.answers)
     else:
@@ -61,7 +70,7 @@ def run(args) -> int:
     grader = Grader(problem.id, parse_settings(problem, args.set),
                     NUMBER_TOLERANCE if args.tolerance is None else args.tolerance, seed)
     if batch:
-        text = _batch(grader, submissions, weights, args.format)
+        text = _batch(grader, submissions, weights, args.format, args.chart)
     else:
         given = {name: (t, weights.get(name, w)) for name, (t, w) in given.items()}
         text = _single(grader, grader.grade_all(given), args.format)
@@ -109,11 +118,17 @@ def _single(grader, report, fmt: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _batch(grader, submissions, weights, fmt: str) -> str:
-    from derivations.grade.batch import grade_batch, histogram, histogram_text, rows, to_csv, to_json
+def _batch(grader, submissions, weights, fmt: str, chart: str | None) -> str:
+    import sys
+
+    from derivations.grade.batch import grade_batch, histogram, histogram_text, plot_histogram, rows, to_csv, to_json
 
     questions, results = grade_batch(grader, submissions, weights)
     counts = histogram(questions, results)
+    if chart:
+        plot_histogram(counts, chart, f"{grader.problem.id}: diagnoses of {len(results)} students")
+        if fmt != "text":  # keep the CSV or JSON on standard output clean
+            print(f"wrote {chart}", file=sys.stderr)
     if fmt == "json":
         return to_json(grader.problem.id, questions, results, counts) + "\n"
     table = rows(questions, results)
@@ -124,4 +139,6 @@ def _batch(grader, submissions, weights, fmt: str) -> str:
              f"{(sum(scores) / len(scores) if scores else 0):.2f}"]
     lines += [f"{r['student']}: {r['score'] if r['score'] != '' else 'not graded: ' + r['error']}" for r in table]
     lines += ["", "diagnoses per question:", histogram_text(counts)]
+    if chart:
+        lines.append(f"wrote {chart}")
     return "\n".join(lines) + "\n"
