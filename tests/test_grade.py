@@ -193,3 +193,56 @@ def test_nesting_costs_linear_work():
     start = time.process_time()
     assert parse_answer("(" * 40 + "x" + "+1)" * 40, {"x": x}) == x + 40
     assert time.process_time() - start < 5  # a hang guard, far above the milliseconds it takes
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers: a ratio proves nothing for one number; rounding is named; factors inside a function's
+# argument are not "missing factors"; sizes are bounded.
+
+def test_a_wrong_number_gets_no_credit_unless_a_small_factor_or_rounding_explains_it():
+    g = grader("a1/problem1")
+    x_min = float(g.key("x_min").arrays[0].ravel()[0])
+    for wrong in ("5", "-6.5", str(x_min + 0.37)):
+        verdict = g.grade("x_min", wrong)
+        assert (verdict.status, verdict.tag, verdict.credit) == ("incorrect", "no-diagnosis", 0.0), wrong
+    assert g.grade("x_min", f"{x_min:.5g}").tag == "rounding"
+    doubled = g.grade("x_min", f"{2 * x_min:.5g}")
+    assert (doubled.tag, doubled.credit) == ("constant-factor", 0.5) and "2 times" in doubled.message
+    assert grader("hw3/problem2").grade("dy_dx_at_x0", "7").credit == 0.0
+
+
+def test_a_dropped_term_is_not_called_a_missing_factor_inside_an_argument():
+    from derivations.calculus.functions import sigmoid
+
+    verdict = grader("a1/problem1").grade("dgelu_dx", "sigmoid(1.702*x)")
+    assert verdict.tag == "missing-term" and "1 - σ" in verdict.message
+    key = grader("a1/problem1").key("dgelu_dx").value
+    variants = list(factor_variants(key))
+    assert variants and all(v.atoms(sigmoid) <= key.atoms(sigmoid) for v, _ in variants)  # σ's argument kept
+
+
+@pytest.mark.parametrize("text", ["eye(100000)", "ones(10**9, 10**9)", "diag(ones(100000, 1))", "ones(K + 1, 1)",
+                                  "eye(2.5)", "eye(0)"])
+def test_absurd_sizes_are_invalid_at_once(text):
+    start = time.perf_counter()
+    verdict = grader("hw1/problem2").grade("dl_dW2", text)
+    assert verdict.status == "invalid" and "from 1 to 1000" in verdict.message
+    assert time.perf_counter() - start < 3
+
+
+def test_the_grader_tests_catch_a_grader_that_accepts_everything_or_rejects_rewrites(monkeypatch):
+    """Mutation test of the grader: broken graders must fail the generated tests above."""
+    import derivations.grade.grader as grading
+
+    GRADERS.clear()
+    monkeypatch.setattr(grading, "close", lambda *args, **kwargs: True)
+    with pytest.raises(AssertionError):
+        test_random_wrong_answers_are_rejected("a1/problem1")
+    monkeypatch.undo()
+    GRADERS.clear()
+    monkeypatch.setattr(grading, "close", lambda *args, **kwargs: False)
+    monkeypatch.setattr(grading, "symbolically_equal", lambda *args: False)
+    with pytest.raises(AssertionError):
+        test_keys_and_their_rewrites_are_accepted("hw3/problem1")
+    monkeypatch.undo()
+    GRADERS.clear()

@@ -18,11 +18,15 @@ import numpy as np
 import sympy as sp
 
 from derivations.calculus.printing import inline
-from derivations.grade.equivalence import NotEvaluable, aligned, close
+from derivations.grade.equivalence import NotEvaluable, aligned, close, error
 from derivations.grade.parse import is_matrix, shape_text
 
 #: At most this many mutations of one key are tried per rule (each costs one compilation).
 MAX_VARIANTS = 40
+#: A number within this relative gap of the key (but outside the tolerance) is called rounded.
+ROUNDING_GAP = 1e-3
+#: The largest numerator and denominator of a constant factor named for a single number.
+SMALL_FRACTION = 12
 
 
 @dataclass(frozen=True)
@@ -106,7 +110,15 @@ def _constant_factor(attempt):
     ratio = float(np.median(mine[usable] / key[usable]))
     if not np.isfinite(ratio) or abs(ratio) < 1e-12 or abs(abs(ratio) - 1) < 1e-6:
         return None
-    if not attempt.matches([ratio * k for k in attempt.key.arrays]):
+    if attempt.key.tolerance is None and np.unique(key[usable]).size == 1:
+        # Any two numbers have a ratio: for one number only a small fraction (2, 1/2, −3/2) is a
+        # finding, named even when the answer is also rounded.
+        small = Fraction(ratio).limit_denominator(SMALL_FRACTION)
+        if abs(small.numerator) > SMALL_FRACTION or abs(small) == 1 or \
+                abs(float(small) - ratio) > ROUNDING_GAP * abs(ratio):
+            return None
+        ratio = float(small)
+    elif not attempt.matches([ratio * k for k in attempt.key.arrays]):
         return None
     nice = Fraction(ratio).limit_denominator(1000)
     factor = str(nice) if abs(float(nice) - ratio) < 1e-9 * abs(ratio) else f"{ratio:.6g}"
@@ -117,6 +129,19 @@ def _constant_factor(attempt):
     else:
         hint = "check the constant factors"
     return f"Your answer is {factor} times the correct one: {hint}.", f"answer = {factor}·key"
+
+
+def _rounding(attempt):
+    key = attempt.key
+    if key.tolerance is not None:  # a formula that misses at random points is another formula
+        return None
+    gap = error(attempt.arrays, key.arrays, key.floor)
+    if not gap < ROUNDING_GAP:
+        return None
+    digits = max(1, int(-np.log10(gap)))
+    return (f"Your answer agrees with the correct one to about {digits} significant digits (relative gap "
+            f"{gap:.1g}), short of the tolerance {attempt.tolerance:.0e}: keep more digits, or exact fractions, "
+            "until the last step.", f"rounded: relative gap {gap:.2g}")
 
 
 def _missing_factor(attempt):
@@ -160,6 +185,7 @@ RULES = (
     Rule("missing-term", 0.5, _missing_term),
     Rule("factor-order", 0.5, _factor_order),
     Rule("other-reading", 0.5, _other_reading),
+    Rule("rounding", 0.5, _rounding),   # last: any rule above that matches exactly explains more
 )
 
 
@@ -167,11 +193,16 @@ RULES = (
 # Mutations of a key: each (expression, what the mutation did) for the rules above.
 
 def factor_variants(expr: sp.Basic):
-    """The key with one factor (or, in a scalar product, two) of some product left out."""
+    """The key with one factor (or, in a scalar product, two) of some product left out: the
+    products of the key's own chain of factors and sums, not those inside a function's argument
+    (the x of σ(1.702x) is no factor of the answer), nor a negation −a (dropping a there drops
+    a whole term, which the missing-term rule names)."""
     count = 0
-    for node in _nodes(expr, (sp.Mul, sp.MatMul, sp.HadamardProduct)):
+    for node in _chain_products(expr):
         args = node.args
         removable = [i for i, a in enumerate(args) if not a.is_number and _removable(node, a)]
+        if isinstance(node, sp.Mul) and len(removable) < 2:
+            continue
         sizes = (1, 2) if isinstance(node, sp.Mul) else (1,)
         for size in sizes:
             for drop in itertools.combinations(removable, size):
@@ -181,10 +212,26 @@ def factor_variants(expr: sp.Basic):
                 rebuilt = rest[0] if len(rest) == 1 else node.func(*rest)
                 if is_matrix(node) and getattr(rebuilt, "shape", None) != node.shape:
                     continue
-                yield expr.xreplace({node: rebuilt}), "·".join(inline(args[i]) for i in drop)
+                yield expr.xreplace({node: rebuilt}), "·".join(_factor_text(args[i]) for i in drop)
                 count += 1
                 if count >= MAX_VARIANTS:
                     return
+
+
+def _chain_products(expr) -> list:
+    """The products reached from the root through sums, products and transposes only."""
+    found, stack = [], [expr] if isinstance(expr, sp.Basic) and not isinstance(expr, sp.MatrixBase) else []
+    while stack and len(found) < MAX_VARIANTS:
+        node = stack.pop()
+        if isinstance(node, (sp.Mul, sp.MatMul, sp.HadamardProduct)):
+            found.append(node)
+        if isinstance(node, (sp.Add, sp.MatAdd, sp.Mul, sp.MatMul, sp.HadamardProduct, sp.Transpose)):
+            stack.extend(reversed(node.args))
+    return found
+
+
+def _factor_text(factor) -> str:
+    return f"({inline(factor)})" if isinstance(factor, (sp.Add, sp.MatAdd)) else inline(factor)
 
 
 def _removable(node, arg) -> bool:

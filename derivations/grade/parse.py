@@ -32,6 +32,7 @@ MAX_TEXT = 5000
 MAX_NODES = 3000
 MAX_DEPTH = 60
 MAX_ENTRIES = 2000
+MAX_SIDE = 1000
 #: Activations and other scalar functions that a matrix argument takes entry by entry.
 ENTRYWISE = {**{k: v for k, v in FUNCTIONS.items() if k not in ("max", "min")},
              "sigmoid": sigmoid, "relu": relu, "H": lambda u: sp.Heaviside(u, 0),
@@ -220,6 +221,13 @@ class _AnswerConverter(_Converter):
             return sp.HadamardProduct(left, right)
         return sp.MatAdd(left, right if isinstance(op, ast.Add) else -right)
 
+    def _side(self, size, name: str):
+        """A size of ``eye``/``ones``: one of the problem's size symbols, or a whole number up to MAX_SIDE."""
+        if isinstance(size, sp.Symbol) or (size.is_Integer and 1 <= size <= MAX_SIDE):
+            return size
+        raise UserError(f"a size of {name}(…) in {echo(self.text)} must be a whole number from 1 to {MAX_SIDE} "
+                        "or a size name such as K")
+
     def _call(self, name: str, args: list[ast.AST]) -> sp.Basic:
         values = [self.convert(a) for a in args]
         if name == "hadamard" and len(values) == 2:
@@ -229,9 +237,9 @@ class _AnswerConverter(_Converter):
         if name in ("transpose",) and len(values) == 1:
             return self._transpose(values[0])
         if name in ("eye", "I") and len(values) == 1 and not is_matrix(values[0]):
-            return Eye(values[0])
+            return Eye(self._side(values[0], name))
         if name == "ones" and len(values) == 2 and not any(is_matrix(v) for v in values):
-            return Ones(*values)
+            return Ones(*(self._side(v, name) for v in values))
         undefined = self.functions.get(name) or (name.startswith("d") and self.functions.get(name[1:]))
         if undefined and len(values) == 1 and not is_matrix(values[0]):
             if name in self.functions:
