@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from helpers import assert_user_error, cli
 
 
@@ -81,3 +83,16 @@ def test_help_is_there_for_every_command():
     for command in ("list", "solve", "check", "graph", "sheet"):
         run = cli(command, "--help")
         assert run.code == 0 and "usage:" in run.out
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    ([], "required: COMMAND"),
+    (["nosuch"], "invalid choice"),
+    (["solve"], "required: id"),
+    (["derive", "y = x", "--nosuch"], "unrecognized arguments: --nosuch"),
+    (["grade", "hw1/problem2", "--format", "xml"], "invalid choice: 'xml'"),
+    (["train", "mnist-mlp", "--epochs", "two"], "invalid"),
+])
+def test_usage_mistakes_are_one_line_and_exit_2(argv, fragment):
+    run = cli(*argv)
+    assert_user_error(run, fragment, "--help")

@@ -27,8 +27,15 @@ def _command_modules():
             yield importlib.import_module(f"derivations.cli.commands.{info.name}")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage mistake as one line (the command's --help has the rest) and exit 2."""
+
+    def error(self, message: str):
+        self.exit(USER_ERROR_EXIT, f"derivations: error: {message[:200]} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m derivations",
         description="Solve, check and render deep-learning theory problems; train the numeric tasks.",
     )
