@@ -2,8 +2,8 @@
 ``derivations.derive("h = 2*x + 1; y = sigmoid(h)")`` (see :mod:`derivations.derive`).
 
 A :class:`Worked` solution holds the solution and its check results and shows itself in
-every form the CLI prints; in Jupyter it displays as Markdown with LaTeX, and its graphs
-as SVG. Settings are given as text (parsed exactly, as ``--set`` does) or as numbers.
+every form the CLI prints; in Jupyter it displays as Markdown with LaTeX and its graph
+inline as SVG. Settings are given as text (parsed exactly, as ``--set`` does) or as numbers.
 """
 
 from __future__ import annotations
@@ -96,7 +96,15 @@ class Worked:
         return self.text()
 
     def _repr_markdown_(self) -> str:
-        return self.markdown()
+        """The Markdown with the graph inline as an image: Jupyter shows one format of a result
+        (Markdown over SVG), so the graph travels inside it."""
+        text = self.markdown()
+        if "graph" in self.solution.graphs:
+            import base64
+
+            data = base64.b64encode(self.graph_svg().encode("utf-8")).decode("ascii")
+            text += f"\n\n![computational graph](data:image/svg+xml;base64,{data})\n"
+        return text
 
     def _repr_svg_(self) -> str | None:
         return self.graph_svg() if "graph" in self.solution.graphs else None

@@ -30,3 +30,16 @@ def test_graph_svg_names_the_graphs_it_has():
     assert "<svg" in worked.graph_svg()
     with pytest.raises(KeyError, match="graphs: graph"):
         worked.graph_svg("other")
+
+
+def test_jupyter_shows_the_markdown_with_the_graph_inside():
+    """Jupyter renders one format of a result: the Markdown carries the graph as an SVG image."""
+    import base64
+    import re
+
+    with_graph, without = derivations.solve("hw3/problem2"), derivations.solve("midterm/problem5")
+    found = re.search(r"!\[computational graph\]\(data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)\)",
+                      with_graph._repr_markdown_())
+    assert found and base64.b64decode(found.group(1)).decode("utf-8") == with_graph.graph_svg()
+    assert with_graph._repr_markdown_().startswith(with_graph.markdown())
+    assert "data:image" not in without._repr_markdown_()
