@@ -96,3 +96,9 @@ def test_help_is_there_for_every_command():
 def test_usage_mistakes_are_one_line_and_exit_2(argv, fragment):
     run = cli(*argv)
     assert_user_error(run, fragment, "--help")
+
+
+def test_a_shape_error_says_why_without_python_internals():
+    run = cli("derive", "y = dot(a, b)", "--shapes", "a: 2, b: 3")
+    assert_user_error(run, "a (2×1), b (3×1)", "not aligned")
+    assert "(" + "'" not in run.err  # no tuple of the exception's arguments

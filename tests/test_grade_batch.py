@@ -80,3 +80,16 @@ def test_the_histogram_chart_of_a_class(tmp_path, capsys):
                            (["--answers-dir", str(folder), "--chart", str(tmp_path / "h.jpg")], ".png"),
                            (["--answers-dir", str(folder), "--chart", str(tmp_path / "no" / "h.png")], "does not exist")]:
         assert_user_error(cli_in_process(capsys, "grade", "hw1/problem2", *args), fragment)
+
+
+def test_answer_names_are_checked_once_and_kept_short(tmp_path, capsys):
+    assert_user_error(cli_in_process(capsys, "grade", "hw1/problem2", "--answer", "dl_db2=1", "--answer", "dl_db2=2"),
+                      "given twice")
+    assert_user_error(cli_in_process(capsys, "grade", "hw1/problem2", "--answer", "dl_db2=1", "--weight", "nope=2"),
+                      "--weight nope", "dl_db2")
+    run = cli_in_process(capsys, "grade", "hw1/problem2", "--answer", "a" * 100_000 + "=1")
+    assert_user_error(run, "longer than 60")
+    assert len(run.err) < 300
+    (tmp_path / "long.json").write_text(json.dumps({"b" * 5000: "1"}))
+    assert_user_error(cli_in_process(capsys, "grade", "hw1/problem2", "--answers", str(tmp_path / "long.json")),
+                      "longer than 60")

@@ -357,7 +357,7 @@ class _FormulaConverter(_Converter):
             raise UserError(f"shape mismatch in {echo(self.text)}: cannot {verb} {_shown(left)} "
                             f"({shape_text(_shape(left))}) and {_shown(right)} ({shape_text(_shape(right))})") from None
         except (ValueError, TypeError) as exc:
-            raise UserError(f"in {echo(self.text)}: {str(exc)[:120]}") from None
+            raise UserError(f"in {echo(self.text)}: {_reason(exc)}") from None
 
     def _call(self, name: str, nodes: list[ast.AST]) -> sp.Basic:
         functions = formula_functions()
@@ -371,7 +371,13 @@ class _FormulaConverter(_Converter):
             return _within_budget(function(*args), self.text)
         except (sp.ShapeError, ValueError, TypeError) as exc:
             shapes = ", ".join(f"{_shown(a)} ({shape_text(_shape(a))})" for a in args)
-            raise UserError(f"{name} cannot take {shapes} in {echo(self.text)}: {str(exc)[:100]}") from None
+            raise UserError(f"{name} cannot take {shapes} in {echo(self.text)}: {_reason(exc)}") from None
+
+
+def _reason(exc: Exception) -> str:
+    """An exception's message without its extra arguments (SymPy's ShapeError carries sizes)."""
+    first = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
+    return first[:100]
 
 
 def _shown(value: sp.Basic) -> str:

@@ -19,6 +19,7 @@ from derivations.core.errors import UserError
 #: Bounds on what is read: one file's bytes, the answers in it, the files of a folder or rows of a CSV.
 MAX_FILE_BYTES = 1_000_000
 MAX_ANSWERS = 500
+MAX_NAME = 60
 MAX_SUBMISSIONS = 20_000
 FILE_SUFFIXES = (".json", ".yaml", ".yml", ".txt", ".ans")
 
@@ -34,8 +35,19 @@ def from_pairs(pairs: list[str], weights: dict[str, float] | None = None) -> Ans
         name, sep, text = pair.partition("=")
         if not sep or not name.strip():
             raise UserError(f"--answer expects NAME=EXPR, got {pair[:60]!r}")
-        out[name.strip()] = (text.strip(), (weights or {}).get(name.strip(), 1.0))
+        name = _name(name, "--answer")
+        if name in out:
+            raise UserError(f"--answer {name} is given twice")
+        out[name] = (text.strip(), (weights or {}).get(name, 1.0))
     return out
+
+
+def _name(name, source) -> str:
+    """An answer name, stripped and of a sane length (it is echoed in every report)."""
+    name = str(name).strip()
+    if len(name) > MAX_NAME:
+        raise UserError(f"{source}: the answer name {name[:40]!r}… is longer than {MAX_NAME} characters")
+    return name
 
 
 def read_file(path: str | Path) -> Answers:
@@ -74,7 +86,7 @@ def from_mapping(data, source) -> Answers:
             if "answer" not in item:
                 raise UserError(f"{source}: answer {str(name)[:40]!r} has no 'answer' field")
             weight, item = item.get("weight", 1.0), item["answer"]
-        out[str(name)] = (item if isinstance(item, str) else json.dumps(item), _weight(weight, source, name))
+        out[_name(name, source)] = (item if isinstance(item, str) else json.dumps(item), _weight(weight, source, name))
     return out
 
 
@@ -95,7 +107,7 @@ def from_text(text: str, source) -> Answers:
             if key.strip() != "weight" or not sep:
                 raise UserError(f"{source}, line {number}: after ';' only 'weight = W' is allowed")
             weight = value.strip()
-        out[name.strip()] = (expression.strip(), _weight(weight, source, name.strip()))
+        out[_name(name, source)] = (expression.strip(), _weight(weight, source, name.strip()))
         if len(out) > MAX_ANSWERS:
             raise UserError(f"{source}: more than {MAX_ANSWERS} answers")
     return out
@@ -151,6 +163,6 @@ def read_csv(path: str | Path) -> list[tuple[str, Answers | UserError]]:
         raise UserError(f"{path}: expected a header (student, answer names…) and one row per student")
     if len(rows) - 1 > MAX_SUBMISSIONS:
         raise UserError(f"{path}: more than {MAX_SUBMISSIONS} students")
-    header = [h.strip() for h in rows[0]]
+    header = [_name(h, path) for h in rows[0]]
     return [(row[0].strip() or f"row {i}", {name: (cell.strip(), 1.0) for name, cell in zip(header[1:], row[1:])
                                              if cell.strip()}) for i, row in enumerate(rows[1:], 2) if row]

@@ -19,7 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="grade against the key of variant N (as 'variant ID --seed N' and a class set's "
                              "sheets show it); an answer file can name its own with 'seed = N'")
     parser.add_argument("--answer", action="append", default=[], metavar="NAME=EXPR",
-                        help="one answer, e.g. dl_dW2='relu(W1@x + b1) @ dl_dyhat @ dyhat_dz3' (repeatable)")
+                        help="one answer, e.g. dl_dW2='relu(W1@x + b1) @ dl_dyhat @ dyhat_dz3' (repeatable; "
+                             "an unknown NAME lists the problem's answer names)")
     parser.add_argument("--answers", metavar="FILE",
                         help="an answer file (JSON, YAML, or 'name = expression' lines); a .csv file grades "
                              "one student per row")
@@ -69,6 +70,10 @@ def run(args) -> int:
         seed = seed if named is None else named
     grader = Grader(problem.id, parse_settings(problem, args.set),
                     NUMBER_TOLERANCE if args.tolerance is None else args.tolerance, seed)
+    unknown = sorted(set(weights) - set(grader.answers))
+    if unknown:
+        raise UserError(f"--weight {unknown[0][:40]}: {problem.id} has no such answer "
+                        f"(answers: {', '.join(grader.gradable())})"[:290])
     if batch:
         text = _batch(grader, submissions, weights, args.format, args.chart)
     else:
