@@ -246,3 +246,10 @@ def test_the_grader_tests_catch_a_grader_that_accepts_everything_or_rejects_rewr
         test_keys_and_their_rewrites_are_accepted("hw3/problem1")
     monkeypatch.undo()
     GRADERS.clear()
+
+
+def test_an_answer_without_the_jacobians_the_question_asks_for_is_told_so():
+    verdict = grader("hw1/problem2").grade("dl_dW2", "2*relu(W1 @ x + b1) @ (W2 @ relu(W1 @ x + b1) + b2 - y)^T")
+    assert verdict.tag == "no-diagnosis" and "written with dl_dyhat, dyhat_dz3, which yours does not use" \
+        in verdict.message
+    assert "written with" not in grader("hw1/problem2").grade("dl_dW2", "W1 @ x @ dl_dyhat @ dyhat_dz3").message

@@ -15,7 +15,7 @@ from derivations.core.model import Answer
 from derivations.grade.diagnoses import diagnose, evaluated_variants
 from derivations.grade.equivalence import (FORMULA_TOLERANCE, NUMBER_TOLERANCE, Evaluator, NotEvaluable, close,
                                            error, symbolically_equal)
-from derivations.grade.parse import is_matrix, parse_answer, vocabulary
+from derivations.grade.parse import is_matrix, parse_answer, student_name, vocabulary
 
 STATUSES = ("correct", "incorrect", "invalid", "missing")
 
@@ -219,8 +219,8 @@ class Grader:
         where = "" if key.tolerance is None else " at random points"
         return Verdict(name, "incorrect", 0.0, "no-diagnosis",
                        f"Your answer differs from the correct one by up to {gap:.3g} (relative){where}, more than the "
-                       f"tolerance {tolerance:.0e}; recheck the derivation step by step.", f"relative gap {gap:.3g}",
-                       method="numeric", answer=text)
+                       f"tolerance {tolerance:.0e}; {_unused_names(key.value, value)}recheck the derivation step by "
+                       "step.", f"relative gap {gap:.3g}", method="numeric", answer=text)
 
     def _correct(self, key: Key, value: Any, text: str, method: str) -> Verdict:
         if key.tolerance is None or value == key.value or str(value) == str(key.value):
@@ -253,6 +253,19 @@ class Grader:
                         found.append((arrays, f"{param.name}={choice}", param.help))
             self._alternatives[name] = found
         return self._alternatives[name]
+
+
+def _unused_names(key: Any, value: Any) -> str:
+    """A hint when the key is written with names (such as the Jacobian dl_dyhat) that the answer
+    leaves out: the question asks for the answer in those terms, and the grader takes each such
+    name as a quantity of its own."""
+    names = sorted(student_name(s.name) or s.name for s in _symbols(key) - _symbols(value)
+                   if getattr(s, "name", "").startswith("∂"))
+    return f"the correct answer is written with {', '.join(names)}, which yours does not use; " if names else ""
+
+
+def _symbols(value: Any) -> set:
+    return {s for v in _flat(value) for s in getattr(v, "free_symbols", ())}
 
 
 def _gradable(value: Any) -> bool:
