@@ -248,7 +248,7 @@ def build_graph(equations: Sequence[tuple[sp.Basic, sp.Basic]], decompose: bool 
             raise ValueError(f"{name} has shape {getattr(name, 'shape', ())}, its definition {expr} "
                              f"{getattr(expr, 'shape', ())}")
         local = expr.xreplace({a: node_for(a) for a in _operands(expr) if not _stays_inside(a)}) if decompose else expr
-        children = _node_atoms(local)
+        children = sorted(_node_atoms(local), key=sp.default_sort_key)  # one order in every process
         for child in children:
             leaf(child)
         if _is_matrix(name):
