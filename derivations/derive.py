@@ -49,6 +49,8 @@ DRAWS = 30
 EXTRA_CHARACTERS = "σ×"
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,31}\Z")
 SHAPE = re.compile(r"\s*(\d{1,3})\s*(?:[x×*]\s*(\d{1,3}))?\s*\Z")
+#: ``W^T`` (or ``W**T``): a transpose, as ``grade`` reads it, where matrices are declared and no name is T
+TRANSPOSE = re.compile(r"(\^|\*\*)\s*T\b")
 
 
 def derive(equations: str, of: str | Iterable[str] | None = None, wrt: str | Iterable[str] | None = None,
@@ -69,6 +71,34 @@ def derive(equations: str, of: str | Iterable[str] | None = None, wrt: str | Ite
                       solve_fn=lambda params, sol: _Derivation(model, pairs, sol).run())
     solution = problem.solve()
     return Worked(solution, solution.run_checks())
+
+
+def values_at(inputs: Mapping[str, tuple], values: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``--at`` numbers checked against the inputs' shapes (``inputs``: name -> rows and
+    columns, ``()`` for a number), before anything is evaluated: a column or row may be a flat
+    list, and a number (a 1×1 too) may be written [[2]], as the JSON output writes a 1×1."""
+    import numpy as np
+
+    from derivations.core.parsing import echo
+
+    unknown = [name for name in values if name not in inputs]
+    missing = [name for name in inputs if name not in values]
+    if unknown or missing:
+        wrong = f"has no input {echo(unknown[0])}" if unknown else f"is missing {', '.join(missing)}"
+        raise UserError(f"--at {wrong}: the inputs are {', '.join(inputs)}"[:270])
+    conformed = {}
+    for name, shape in inputs.items():
+        value = np.asarray(values[name], dtype=float)
+        if shape and (value.shape == shape or (value.ndim == 1 and 1 in shape and value.size == shape[0] * shape[1])):
+            conformed[name] = value.reshape(shape)
+        elif not shape and value.size == 1:
+            conformed[name] = float(value.item())
+        else:
+            given = ("a number" if value.ndim == 0 else f"a list of {value.size}" if value.ndim == 1
+                     else "×".join(map(str, value.shape)))
+            needed = f"{shape[0]}×{shape[1]} as declared" if shape else "a number"
+            raise UserError(f"--at: {name} must be {needed}, not {given}")
+    return conformed
 
 
 # ---------------------------------------------------------------------------------------------
@@ -112,6 +142,10 @@ class Model:
         """The (output, variable) pairs asked for, each a node of the graph, held to the budget.
         By default, the variables a matrix output has a numerator-layout derivative by."""
         defined = [v for v, _ in self.equations]
+        for flag, names, choices in (("--of", of, defined), ("--wrt", wrt, self.inputs)):
+            if names is not None and not _names(names):
+                raise UserError(f"{flag} names nothing: give names separated by commas, such as {flag} "
+                                f"{','.join(map(str, choices))}"[:270])
         outputs = list(dict.fromkeys([self.node(n, "--of") for n in _names(of)] if of else
                                      [v for v in defined if self.graph.graph.out_degree(v) == 0]))
         variables = list(dict.fromkeys([self.node(n, "--wrt") for n in _names(wrt)] if wrt else self.inputs))
@@ -210,9 +244,11 @@ def read_equations(text: str, shapes: str | Mapping[str, Any] | None = None) -> 
         inputs.append(symbols[name])
         return symbols[name]
 
+    transposes = bool(declared) and "T" not in declared and "T" not in quotes
     for name in order:
         quote = quotes[name]
-        formula = parse_formula(formulas[name], lambda n, q=quote: lookup(n, q), quote)
+        source = TRANSPOSE.sub(".T", formulas[name]) if transposes else formulas[name]
+        formula = _entrywise_powers(parse_formula(source, lambda n, q=quote: lookup(n, q), quote))
         if not (formula.free_symbols or formula.atoms(sp.MatrixSymbol)):
             raise UserError(f"{echo(quote)} defines a number, not a function of the inputs: write the number "
                             "where it is used")
@@ -230,6 +266,17 @@ def read_equations(text: str, shapes: str | Mapping[str, Any] | None = None) -> 
     except (ValueError, NoRuleError) as exc:
         raise UserError(str(exc)[:270]) from None
     return Model(equations, inputs, declared, graph, written, _expanded_sizes(graph))
+
+
+def _entrywise_powers(expr):
+    """``expr`` with each HadamardPower written as the entrywise power it is (x∘x as x^2 entry
+    by entry): SymPy folds a product of equal factors into one as it simplifies, and neither the
+    graph, the rule table nor NumPy evaluation takes that form."""
+    import sympy as sp
+
+    from derivations.calculus.graph import power
+
+    return expr.replace(sp.HadamardPower, power)
 
 
 def _split(text: str, declared: dict) -> list[tuple[str, str]]:
@@ -394,7 +441,7 @@ class _Derivation:
                 point = {x: sp.Float(float(rng.uniform(-2, 2)), 50) for x in self.model.inputs}
                 for node in self.order:
                     if self.cg.expression(node) is not None:
-                        point[node] = sp.N(self.cg.expression(node).xreplace(point), 50)
+                        point[node] = _exact(self.cg.expression(node), point)
                 good = all(v.is_real and v.is_finite for v in point.values())
             if good:
                 points.append(point)
@@ -413,7 +460,7 @@ class _Derivation:
                 definition = self.cg.expression(node)
                 if node != x and definition is not None:
                     function = function.xreplace({node: definition})
-            self.functions[y, x] = _flatten(function) if self.model.matrix else function
+            self.functions[y, x] = _entrywise_powers(_flatten(function)) if self.model.matrix else function
         return self.functions[y, x]
 
     def oracle(self, y, x, layout: str = "numerator"):
@@ -428,19 +475,39 @@ class _Derivation:
         from derivations.calculus.oracles import Gradient, Identity, Reference
 
         function = self.held(y, x)
-        where = f"at {len(self.points)} random points"
+        on_paths = self.model.on_paths(x, y) | {y}  # the values the path sum multiplies
         if not self.model.matrix:
-            return Identity(of=sp.Derivative(function, x), points=self.points,
-                            describe=f"mpmath's derivative of {y} in {x} {where}")
+            return self.at_each_point([Identity(of=sp.Derivative(function, x), points=[point])
+                                       for point in self.points], f"mpmath's derivative of {y} in {x}", on_paths)
         shaped = f", shaped like {x}" if layout == "gradient" else ""
         if y.shape == (1, 1) and int(np.prod(x.shape)) > FULL_CHECK_ENTRIES:
-            return AtEachPoint([Gradient(loss=lambda v: numeric(function, v).item(), wrt=x.name, values=values,
-                                         layout=layout, direction=True, seed=i) for i, values in enumerate(self.points)],
-                               f"central differences of {y} in {x}{shaped} along a random direction {where}")
+            return self.at_each_point([Gradient(loss=lambda v: numeric(function, v).item(), wrt=x.name, values=values,
+                                                layout=layout, direction=True, seed=i)
+                                       for i, values in enumerate(self.points)],
+                                      f"central differences of {y} in {x}{shaped} along a random direction", on_paths)
         flip = (lambda a: a.T) if layout == "gradient" else (lambda a: a)
-        return AtEachPoint([Reference(compute=lambda i=i: flip(self.numeric_derivative(y, x, i)),
-                                      convert=lambda claim, v=values: numeric(claim, v)) for i, values in enumerate(self.points)],
-                           f"central differences of {y} in {x}{shaped} {where}")
+        return self.at_each_point([Reference(compute=lambda i=i: flip(self.numeric_derivative(y, x, i)),
+                                             convert=lambda claim, v=values: numeric(claim, v))
+                                   for i, values in enumerate(self.points)],
+                                  f"central differences of {y} in {x}{shaped}", on_paths)
+
+    def at_each_point(self, oracles: list, describe: str, nodes: set) -> AtEachPoint:
+        """One oracle per point, each error relative to the largest value of ``nodes`` there
+        (the values the check computes with)."""
+        import numpy as np
+
+        def size(point, node) -> float:
+            value = point[node.name] if self.model.matrix else point[node]
+            magnitude = float(np.max(np.abs(value))) if self.model.matrix else float(abs(value))
+            return float("inf") if magnitude != magnitude else magnitude  # NaN: no value there
+
+        sizes = []
+        for point in self.points:
+            largest = max(sorted(nodes, key=self.rank.get), key=lambda node: size(point, node))
+            sizes.append((max(1.0, size(point, largest)), str(largest)))
+        count = len(self.points)
+        return AtEachPoint(oracles, f"{describe} at {count} random point{'s' * (count != 1)}, relative to the "
+                                    "values there", sizes)
 
     def numeric_derivative(self, y, x, point: int):
         """∂y/∂x in numerator layout by central differences at one point, once per point: of a
@@ -469,10 +536,10 @@ class _Derivation:
         from derivations.calculus.oracles import Gradient, Identity
 
         operation = self.cg.expression(parent)
-        where = f"at {len(self.points)} random points"
+        operands = {*self.cg.graph.predecessors(parent), parent}
         if not self.model.matrix:
-            return Identity(of=sp.Derivative(operation, child), points=self.points,
-                            describe=f"mpmath's derivative of the operation {where}")
+            return self.at_each_point([Identity(of=sp.Derivative(operation, child), points=[point])
+                                       for point in self.points], "mpmath's derivative of the operation", operands)
         upstream = self.cg.upstream(parent)
         rng = np.random.default_rng(len(self.sol.steps))
         along = int(np.prod(child.shape)) > FULL_CHECK_ENTRIES
@@ -481,7 +548,7 @@ class _Derivation:
             U = rng.standard_normal(tuple(upstream.shape))
             oracles.append(Gradient(loss=lambda v, U=U: float(np.sum(U.T * numeric(operation, v))), wrt=child.name,
                                     values={**point, upstream.name: U}, direction=along))
-        return AtEachPoint(oracles, f"central differences of the operation against a random upstream U {where}")
+        return self.at_each_point(oracles, "central differences of the operation against a random upstream U", operands)
 
     def edges(self, edges: Iterable[tuple]) -> list[tuple]:
         """Edges in evaluation order of their heads, then of their tails."""
@@ -523,7 +590,8 @@ class _Derivation:
             sol.answer(name, symbol, value, text=text, check=check)
         for y in self.outputs:  # the outputs' values (a name a derivative already took keeps the derivative)
             if y.name not in {record[0] for record in answers}:
-                sol.answer(y.name, y, cg.in_terms_of_inputs(y))
+                value = cg.in_terms_of_inputs(y)
+                sol.answer(y.name, y, _entrywise_powers(value) if self.model.matrix else value)
         for y in self.outputs:
             self._cached(y)
 
@@ -533,7 +601,8 @@ class _Derivation:
         from derivations.calculus.printing import inline
 
         sol, model = self.sol, self.model
-        sol.inputs = {x.name: (tuple(x.shape) if model.matrix and x.shape != (1, 1) else ()) for x in model.inputs}
+        sol.inputs = {x.name: tuple(map(int, x.shape)) if model.matrix and x.shape != (1, 1) else ()
+                      for x in model.inputs}
         if model.matrix:
             sol.assume("Shapes: " + ", ".join(f"{inline(v)} is {v.shape[0]}×{v.shape[1]}"
                                               for v in [*model.inputs, *(v for v, _ in model.equations)])
@@ -556,7 +625,9 @@ class _Derivation:
                  "square matrix relies on its random entries, not its shape, to expose a transpose)" if model.matrix
                  else "random points with every input uniform in [−2, 2], at 30 digits")
         sol.assume(f"Every derivative is checked against a numeric derivative of the equations written in the inputs "
-                   f"(central differences, or mpmath's for numbers) at {where}; a failed check is shown.")
+                   f"(central differences, or mpmath's for numbers) at {where}, its error relative to the largest "
+                   "value it computes with (at least 1), as both references are accurate relative to their values; a "
+                   "failed check is shown.")
 
     def _pair(self, y, x) -> list[tuple]:
         """Steps for ∂y/∂x (the paths, the path sum, the same written in the inputs, the
@@ -637,7 +708,8 @@ class _Derivation:
 
 def _readable(expr):
     """The same matrix value, plainer: ``1ᵀ·diag(v)`` is ``vᵀ`` and ``diag(v)·1`` is ``v`` (the
-    sum rule's ones meeting an entrywise slope), and ``t ↦ c·t`` entry by entry is ``c·X``."""
+    sum rule's ones meeting an entrywise slope), and ``t ↦ c·t`` entry by entry is ``c·X``; with
+    entrywise powers as such (see :func:`_entrywise_powers`)."""
     import sympy as sp
 
     from derivations.calculus.matrix_calculus import _tidy
@@ -667,23 +739,52 @@ def _readable(expr):
         return t is not None and e.function.expr == e.function.expr.coeff(t) * t and e.function.expr.coeff(t).is_number
 
     expr = expr.replace(is_multiple, multiple)
-    return _tidy(expr.replace(lambda e: isinstance(e, sp.MatMul), fold))
+    return _entrywise_powers(_tidy(expr.replace(lambda e: isinstance(e, sp.MatMul), fold)))
 
 
 @dataclass
 class AtEachPoint:
     """The worst error of one oracle per random point: a point may be degenerate (every ReLU
-    unit off hides a wrong slope there), the others are not."""
+    unit off hides a wrong slope there), the others are not. Each error is divided by the size
+    of the values at its point (at least 1): mpmath at 30 digits and central differences in
+    float64 are accurate relative to the values they compute with, so 40·e⁸⁰ is held to 30
+    digits of itself, not to 10⁻²⁰."""
 
     oracles: list
     describe: str
+    #: at each point, the largest magnitude among the values the check goes through, and whose
+    sizes: list[tuple[float, str]]
 
     @property
     def tolerance(self) -> float:
         return max(o.tolerance for o in self.oracles)
 
     def error(self, claimed: Any, lhs: Any = None) -> float:
-        return max(o.error(claimed, lhs) for o in self.oracles)
+        import math
+
+        import numpy as np
+
+        errors = []
+        for oracle, (size, name) in zip(self.oracles, self.sizes):
+            if not math.isfinite(size):
+                raise ValueError(f"{name} is not a finite number at the check point: the equations overflow there")
+            errors.append(oracle.error(claimed, lhs) / size)
+        return float(np.max(errors))  # NaN, an error that could not be measured, stays NaN
+
+
+def _exact(expr, point: dict):
+    """``expr`` at ``point`` to 50 digits, or NaN where it has no value in the float range the
+    checks' errors are measured in. A value beyond it is not passed on: SymPy evaluates exp of a
+    Float as it is built, and exp of e^(10^700) takes more memory than there is (or mpmath raises)."""
+    import math
+
+    import sympy as sp
+
+    try:
+        value = sp.N(expr.xreplace(point), 50)
+    except (OverflowError, ValueError, ZeroDivisionError):
+        return sp.nan
+    return value if math.isfinite(float(abs(value))) else sp.nan
 
 
 def _count_paths(graph, x, y) -> int:

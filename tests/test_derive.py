@@ -143,6 +143,38 @@ def test_a_failed_check_is_shown_and_exits_1(capsys):
     assert "[FAIL] dy_dx" in run.out
 
 
+@pytest.mark.parametrize("equations, shapes", [("y = exp(40*x)", None), ("y = x^60*exp(10*x)", None),
+                                               ("L = sum(exp(10*x))", "x: 3")])
+def test_checks_are_relative_to_the_size_of_the_values_and_still_catch_a_slightly_wrong_derivative(equations, shapes):
+    """40·e⁸⁰ is checked to 30 digits of itself, not to an absolute 10⁻²⁰ (nor to 10⁻⁶ in float64)."""
+    worked = derivations.derive(equations, shapes=shapes)
+    assert worked.passed, [(r.name, r.max_abs_error) for r in worked.results if not r.passed]
+    solution = worked.solution
+    off = sp.Rational(1, 10**12) if shapes is None else sp.Rational(1, 10**4)  # far above each reference's error
+    for answer in [a for a in solution.answers if a.name.startswith(("d", "grad_"))]:
+        original, answer.value = answer.value, answer.value * (1 + off)
+        assert not all(r.passed for r in solution.run_checks()), answer.name
+        answer.value = original
+    step = next(s for s in solution.steps if s.text.startswith("Written in the inputs"))
+    step.rhs = step.rhs * (1 + off)
+    assert not all(c.run({}).passed for c in solution.step_checks())
+
+
+def test_equations_that_overflow_at_every_check_point_fail_their_checks_saying_so(capsys):
+    """e^(e^(e^(e^(e^x)))) has no float value for most x, and the next exp of it no mpmath one:
+    points where a value is beyond the float range are skipped, and with none left the checks
+    fail with the reason, never a traceback nor the memory e^(10^700) would take."""
+    assert derivations.derive("y = exp(exp(exp(exp(exp(x)))))").passed  # some points are finite
+    for argv in (["y = exp(exp(exp(exp(exp(exp(x))))))"],
+                 ["L = sum(exp(exp(exp(exp(exp(exp(x)))))))", "--shapes", "x: 3"]):
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        run = cli_in_process(capsys, "derive", *argv)
+        assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # kB
+        assert run.code == 1 and run.err == "", run.err
+        failed = [line for line in run.out.splitlines() if line.startswith("  [FAIL] d")]
+        assert failed and all("the equations overflow there" in line for line in failed), run.out
+
+
 def test_checks_of_a_square_declaration_still_see_a_transpose():
     worked = derivations.derive("L = sum(A*x)", of="L", wrt="A", shapes="A: 3x3, x: 3x1")
     assert worked.passed
@@ -232,6 +264,55 @@ def test_equations_from_a_file_and_from_standard_input_with_declarations_and_com
     assert json.loads(from_stdin.stdout)["answers"] == json.loads(from_file.out)["answers"]
 
 
+def test_at_values_must_have_the_declared_shapes_and_a_number_may_be_written_as_a_1x1(capsys):
+    run = cli_in_process(capsys, "derive", "y = W*x", "--shapes", "W: 3x2, x: 2", "--at",
+                         '{"W": [[1, 2], [3, 4]], "x": [1, 2]}')
+    assert_user_error(run, "--at: W must be 3×2 as declared, not 2×2")
+    outputs = []
+    for s in ("2", "[[2]]"):
+        run = cli_in_process(capsys, "derive", "L = s*sum(x)", "--shapes", "s: 1x1, x: 2", "--at",
+                             f'{{"s": {s}, "x": [1, 2]}}', "--format", "json")
+        assert run.code == 0, run.err
+        outputs.append(answers(run))
+    assert outputs[0] == outputs[1] and outputs[0]["L"]["value"] == [[6.0]]
+    run = cli_in_process(capsys, "derive", "y = 2*x", "--at", '{"x": [[0.5]]}', "--format", "json")
+    assert run.code == 0 and answers(run)["y"]["value"] == 1.0, run.err
+
+
+def test_at_is_named_in_its_messages(capsys):
+    for at, reason in (("{", "--at is not valid JSON"), ("@missing.json", "--at: no such file"),
+                       ('{"x": 1, "q": 2}', "--at has no input 'q'")):
+        assert_user_error(cli_in_process(capsys, "derive", "y = 2*x", "--at", at), reason)
+
+
+def test_x_times_x_is_the_entrywise_square_wherever_sympy_folds_it(capsys):
+    """SymPy folds x∘x into a HadamardPower, in the equations and in the derivatives alike."""
+    x = np.array([[0.5], [-1.0], [2.0]])
+    for text in ("L = sum(x*x)", "L = sum(hadamard(x, x))", "L = sum(x^2)"):
+        worked = derivations.derive(text, shapes="x: 3")
+        assert worked.passed, text
+        assert np.allclose(worked.at({"x": x})["grad_x"], 2 * x), text
+    run = cli_in_process(capsys, "derive", "z = x*x; L = sum(z*z)", "--shapes", "x: 3", "--at",
+                         json.dumps({"x": x.ravel().tolist()}), "--format", "json")
+    assert run.code == 0, run.err
+    assert np.allclose(answers(run)["grad_x"]["value"], 4 * x**3)
+
+
+def test_a_transpose_may_be_written_with_a_caret_T_unless_T_is_a_name():
+    shapes = "x: 3, A: 3x3"
+    caret = derivations.derive("L = x^T*A*x", shapes=shapes)
+    assert caret.passed and caret.answers == derivations.derive("L = x.T*A*x", shapes=shapes).answers
+    assert derivations.derive("L = (W*x)^T * (W*x)", shapes="W: 3x2, x: 2").passed
+    with pytest.raises(UserError, match="an exponent must be a number"):
+        derivations.derive("y = x^T", shapes="x: 3, T: 1x1")
+    assert str(derivations.derive("y = x^T").answers["dy_dT"]) == "x**T*log(x)"  # numbers: a power
+
+
+def test_every_option_has_a_help_text():
+    run = cli("derive", "--help")
+    assert run.code == 0 and "json for the answers and checks" in run.out and "W^T" in " ".join(run.out.split())
+
+
 def test_the_python_api_displays_itself_in_jupyter():
     require_program("dot")
     worked = derivations.derive(ISSUE, of="y", wrt="x,z")
@@ -280,6 +361,9 @@ HOSTILE = [
     (["y = softmax(W)", "--shapes", "W: 3x2"], "softmax cannot take W (3×2)"),
     (["y = W*x", "--shapes", "W: 3x2, x: 2x1", "--of", "y", "--wrt", "W"], "not a matrix"),
     (["y = 2*x", "--at", '{"x": [1, 2]}'], "x must be a number"),
+    (["y = W*x", "--shapes", "W: 3x2, x: 2", "--at", '{"W": [[1, 2], [3, 4]], "x": [1, 2]}'], "W must be 3×2"),
+    (["y = W*x", "--shapes", "W: 3x2, x: 2", "--wrt", ","], "--wrt names nothing"),
+    (["y = 2*x", "--of", " "], "--of names nothing"),
     (["y = lambda: 1"], "unsupported syntax"),
     (["y = max(x, 0, key=1)"], "unsupported syntax"),
     (["W: 2x2; W: 3x3; y = sum(W)"], "declared twice"),

@@ -8,7 +8,8 @@ HELP = ("Differentiate through your own equations: the graph, every derivative b
 def add_arguments(parser):
     parser.add_argument("equations", nargs="?",
                         help='equations separated by ; or new lines, such as "h = 2*x + 1; y = sigmoid(h)", and shape '
-                             'declarations such as "W: 3x2"; - reads them from standard input')
+                             'declarations such as "W: 3x2" (W.T or W^T is its transpose); - reads them from standard '
+                             "input")
     parser.add_argument("--file", help="read the equations from this file instead")
     parser.add_argument("--of", metavar="NAMES", help="what to differentiate, comma-separated (default: every variable "
                                                       "that nothing else uses)")
@@ -18,9 +19,12 @@ def add_arguments(parser):
                              "without any, every name is a number")
     parser.add_argument("--at", "--values", dest="at", metavar="JSON",
                         help='evaluate every answer at these numbers, e.g. \'{"x": 0.5}\' (a flat list fills a '
-                             "column); @FILE reads them from a file, - from standard input")
+                             "column, a number may be written [[0.5]]); @FILE reads them from a file, - from standard "
+                             "input")
     parser.add_argument("--graph", metavar="FILE", help="write the computational graph (.dot, .svg, .png or .pdf)")
-    parser.add_argument("--format", choices=("text", "latex", "markdown", "json"), default="text")
+    parser.add_argument("--format", choices=("text", "latex", "markdown", "json"), default="text",
+                        help="text for the terminal (default), latex or markdown for a document, json for the answers "
+                             "and checks as solve --format json gives them")
     parser.add_argument("--standalone", action="store_true",
                         help="with --format latex: a complete document that pdflatex compiles, not a fragment")
 
@@ -31,15 +35,16 @@ def run(args) -> int:
     from pathlib import Path
 
     from derivations.core.errors import UserError
-    from derivations.core.params import parse_values_json, read_values_argument
-    from derivations.derive import derive
+    from derivations.derive import derive, values_at
 
     if args.standalone and args.format != "latex":
         raise UserError("--standalone goes with --format latex")
     if args.equations == "-" and args.at == "-":
         raise UserError("the equations and --at cannot both come from standard input")
-    values = parse_values_json(read_values_argument(args.at)) if args.at is not None else None
+    values = _values(args.at) if args.at is not None else None
     worked = derive(_equations(args), of=args.of, wrt=args.wrt, shapes=args.shapes)
+    if values is not None:
+        values = values_at(worked.solution.inputs, values)
     written = None
     if args.graph:
         from derivations.render.graphviz import to_dot, write_graph
@@ -56,6 +61,18 @@ def run(args) -> int:
     if written:
         print(f"wrote {written}", file=sys.stdout if args.format == "text" else sys.stderr)
     return 0 if worked.passed else 1
+
+
+def _values(argument: str) -> dict:
+    """The ``--at`` numbers, read as ``solve`` reads its ``--values``: the reader's messages
+    name that flag, so they are given the name derive documents."""
+    from derivations.core.errors import UserError
+    from derivations.core.params import parse_values_json, read_values_argument
+
+    try:
+        return parse_values_json(read_values_argument(argument))
+    except UserError as exc:
+        raise UserError(str(exc).replace("--values", "--at")) from None
 
 
 def _equations(args) -> str:
