@@ -81,17 +81,16 @@ class Variant:
     @property
     def identity(self) -> str:
         """The values the variant shows, as text: two variants showing the same are duplicates."""
-        shown = {k: _shown(v) for k, v in self.values.items()}
-        shown |= {k: _plain(v) for k, v in (self.inputs or {}).items()}
-        return json.dumps(shown, sort_keys=True)
+        return json.dumps({name: text for name, text, _ in self.shown_values()}, sort_keys=True)
 
     def statement(self) -> str:
         return self.solution.problem.statement
 
     def shown_values(self) -> list[tuple[str, str, str]]:
-        """(name, value as text, what it is) of every drawn value, parameters then inputs."""
-        helps = {p.name: p.help for p in self.problem.params}
-        rows = [(k, _shown(v), helps[k]) for k, v in self.values.items()]
+        """(name, value as text, what it is) of every drawn value the question shows (not a seed
+        of the checks), parameters then inputs."""
+        params = {p.name: p for p in self.problem.params}
+        rows = [(k, _shown(v), params[k].help) for k, v in self.values.items() if params[k].shown]
         return rows + [(k, json.dumps(_plain(v)), "an input of the key's numbers, as --values") for k, v in (self.inputs or {}).items()]
 
     def key_dict(self) -> dict:

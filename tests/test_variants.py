@@ -30,7 +30,7 @@ def test_fifty_seeds_give_variants_whose_checks_all_pass(problem_id):
         assert variant.results and all(r.passed for r in variant.results), (seed, variant.identity)
         assert variant.identity != json.dumps({}), "a variant shows no values"
         identities.add(variant.identity)
-    assert len(identities) > 1, "every seed gave the same variant"
+    assert len(identities) >= 30, f"{len(identities)} distinct questions in 50 seeds: too few for a class of 30"
 
 
 @pytest.mark.parametrize("problem_id", IDS)

@@ -18,7 +18,8 @@ import sympy as sp
 
 from derivations.calculus.functions import sigmoid
 from derivations.calculus.oracles import Identity, Oracle, Reference
-from derivations.core.model import Ints, Param, Pick, Problem
+from derivations.calculus.printing import inline
+from derivations.core.model import Fractions, Ints, Param, Pick, Problem, Variation
 
 #: The four inputs (x₁, x₂), in the order every truth table below uses.
 INPUTS = ((0, 0), (0, 1), (1, 0), (1, 1))
@@ -542,10 +543,13 @@ PROBLEM = Problem(
               kind="choice", choices=("class1", "class0"), vary=Pick(("class1", "class0"))),
         Param("skip", False, "allow skip connections from the inputs to the output unit", kind="bool",
               vary=Pick((False, True))),
-        Param("not_weight", sp.Integer(-1), "the weight of the NOT example"),
-        Param("not_bias", sp.Rational(-1, 2), "the bias of the NOT example"),
+        Param("not_weight", sp.Integer(-1), "the weight of the NOT example", vary=Fractions(-3, 3, nonzero=True)),
+        Param("not_bias", sp.Rational(-1, 2), "the bias of the NOT example", vary=Fractions(-2, 2, 2)),
         Param("samples", 300, "random hidden layers (and output units per layer) of the search", kind="int",
               minimum=200, maximum=1000),
-        Param("seed", 0, "seed of the random search", kind="int", vary=Ints(1, 999_999)),
+        Param("seed", 0, "seed of the random search", kind="int", shown=False, vary=Ints(1, 999_999)),
     ),
+    variation=Variation(restate=lambda p: PROBLEM.statement.replace(
+        "by −1 and adds a bias of −0.5",
+        f"by {inline(p['not_weight'])} and adds a bias of {inline(p['not_bias'])}".replace("-", "−"))),
 )

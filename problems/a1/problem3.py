@@ -22,7 +22,7 @@ from derivations.calculus.oracles import FLOAT_TOLERANCE, Gradient, Identity, Re
 from derivations.calculus.rules import Ones
 from derivations.calculus.symbols import partial_matrix
 from derivations.core.errors import UserError
-from derivations.core.model import Ints, Param, Problem
+from derivations.core.model import Ints, Param, Problem, Variation
 
 n, m, K = sp.symbols("n m K", integer=True, positive=True)
 x, y = sp.MatrixSymbol("x", 1, n), sp.MatrixSymbol("y", 1, K)
@@ -238,6 +238,16 @@ def solve(p, sol):
     sol.definitions += [(node.name, _evaluated(definition)) for node, definition in layers + head[:1]]
 
 
+def _variant_inputs(rng) -> dict[str, np.ndarray]:
+    """Numbers for the key, small enough to work by hand: distinct sizes n, m, K (so a missing
+    transpose cannot go unseen), weights −1, 0, 1, other entries −2 … 2, a one-hot label."""
+    n_, m_, k_ = (int(d) for d in rng.choice(np.arange(2, 6), size=3, replace=False))
+    shapes = {"x": (1, n_), "W1": (n_, m_), "b1": (1, m_), "W2": (m_, k_), "b2": (1, k_)}
+    values = {name: rng.integers(-1 if name[0] == "W" else -2, 2 if name[0] == "W" else 3, size=shape).astype(float)
+              for name, shape in shapes.items()}
+    return values | {"y": np.eye(k_)[[int(rng.integers(k_))]]}
+
+
 PROBLEM = Problem(
     id="a1/problem3",
     title="Backpropagation through a sigmoid/softmax classifier in row vectors",
@@ -249,5 +259,6 @@ PROBLEM = Problem(
         "in terms of o and y. (b) Find ∂E/∂x. (Also: every parameter's gradient, and what changes when the "
         "labels do not sum to one.)"),
     solve_fn=solve,
-    params=(Param("seed", 0, "random rectangular inputs of the numeric checks", kind="int", vary=Ints(1, 999_999)),),
+    params=(Param("seed", 0, "random rectangular inputs of the numeric checks", kind="int", shown=False, vary=Ints(1, 999_999)),),
+    variation=Variation(inputs=lambda rng, p: _variant_inputs(rng)),
 )

@@ -329,6 +329,6 @@ PROBLEM = Problem(
         Param("shrink_steps", 5, "steps of the shrinkage illustration", kind="int", minimum=1),
         Param("weight_decay_form", "half", "weight decay as (λ/2)‖w‖² (half) or λ‖w‖² (full)", kind="choice",
               choices=("half", "full"), vary=Pick(("half", "full"))),
-        Param("seed", 0, "random points of the identity checks", kind="int", vary=Ints(1, 999_999)),
+        Param("seed", 0, "random points of the identity checks", kind="int", shown=False, vary=Ints(1, 999_999)),
     ),
 )

@@ -21,7 +21,7 @@ from derivations.calculus.matrix_calculus import Elementwise, backward, derivati
 from derivations.calculus.oracles import FLOAT_TOLERANCE, Gradient, Identity, Reference
 from derivations.calculus.printing import inline
 from derivations.calculus.symbols import partial_matrix
-from derivations.core.model import Ints, Param, Pick, Problem
+from derivations.core.model import Ints, Param, Pick, Problem, Variation
 
 m, n = sp.symbols("m n", integer=True, positive=True)
 x, W, b = sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("W", m, n), sp.MatrixSymbol("b", m, 1)
@@ -323,6 +323,23 @@ def solve(p, sol):
     sol.inputs = {"x": (n, 1), "W": (m, n), "w2": (m, 1), "y": ()} | ({"b": (m, 1)} if bias else {})
 
 
+def _variant_inputs(rng, bias: bool) -> dict[str, np.ndarray]:
+    """Numbers for the key: distinct sizes n ≠ m, weights −1, 0, 1, other entries −2 … 2."""
+    n_, m_ = (int(d) for d in rng.choice(np.arange(2, 6), size=2, replace=False))
+    shapes = {"x": (n_, 1), "W": (m_, n_), "w2": (m_, 1)} | ({"b": (m_, 1)} if bias else {})
+    values = {name: rng.integers(-1 if name[0] in "Ww" else -2, 2 if name[0] in "Ww" else 3, size=shape).astype(float)
+              for name, shape in shapes.items()}
+    return values | {"y": float(rng.integers(-2, 3))}
+
+
+def _degenerate(v) -> str | None:
+    """A zero pre-activation sits on ReLU's kink; pre-activations of one sign leave a branch unused."""
+    z = v["W"] @ v["x"] + v.get("b", 0)
+    if not ((z > 0).any() and (z < 0).any() and (z != 0).all()):
+        return "the pre-activations Wx (+ b) are not all nonzero with both signs"
+    return None
+
+
 PROBLEM = Problem(
     id="midterm/problem2",
     title="A ReLU regressor: gradients, its computational graph, and what backprop caches",
@@ -337,6 +354,7 @@ PROBLEM = Problem(
     solve_fn=solve,
     params=(
         Param("bias", False, "add a hidden bias b: h = ReLU(Wx + b)", kind="bool", vary=Pick((False, True))),
-        Param("seed", 0, "random rectangular inputs of the numeric checks", kind="int", vary=Ints(1, 999_999)),
+        Param("seed", 0, "random rectangular inputs of the numeric checks", kind="int", shown=False, vary=Ints(1, 999_999)),
     ),
+    variation=Variation(inputs=lambda rng, p: _variant_inputs(rng, p["bias"]), degenerate=lambda v: _degenerate(v)),
 )

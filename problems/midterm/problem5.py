@@ -22,7 +22,7 @@ from derivations.calculus.oracles import FLOAT_TOLERANCE, Gradient, Identity, Or
 from derivations.calculus.rules import contributions, reciprocal
 from derivations.calculus.symbols import partial_matrix
 from derivations.core.errors import UserError
-from derivations.core.model import Fractions, Ints, Param, Problem
+from derivations.core.model import Fractions, Ints, Param, Problem, Variation
 
 n = sp.Symbol("n", integer=True, positive=True)
 v, w, x = (sp.MatrixSymbol(name, n, 1) for name in ("v", "w", "x"))
@@ -408,6 +408,13 @@ def solve(p, sol):
                                         f"scale |g|/√{largest} of one batch"))
 
 
+def _variant_inputs(rng) -> dict[str, np.ndarray]:
+    """Numbers for the key: v and ∂L/∂w with entries −2 … 2 and a nonzero g, in a size n of 2 … 5."""
+    n_ = int(rng.integers(2, 6))
+    return {"v": rng.integers(-2, 3, size=(n_, 1)).astype(float), "g": float(rng.choice([-3, -2, -1, 1, 2, 3])),
+            "dL_dw": rng.integers(-2, 3, size=(1, n_)).astype(float)}
+
+
 PROBLEM = Problem(
     id="midterm/problem5",
     title="Weight normalisation: gradients through g·v/‖v‖, and batch norm as weight normalisation",
@@ -421,8 +428,10 @@ PROBLEM = Problem(
     ),
     solve_fn=solve,
     params=(
-        Param("seed", 0, "random points of the checks and the batches of the demonstration", kind="int", vary=Ints(1, 999_999)),
+        Param("seed", 0, "random points of the checks and the batches of the demonstration", kind="int", shown=False, vary=Ints(1, 999_999)),
         Param("rho", sp.Rational(1, 2), f"off-diagonal covariance ρ of the correlated inputs, in (−1/{DEMO_N - 1}, 1)",
               vary=Fractions(sp.Rational(1, 10), sp.Rational(9, 10), 10)),
     ),
+    variation=Variation(inputs=lambda rng, p: _variant_inputs(rng),
+                        degenerate=lambda v: None if np.any(v["v"]) else "v is zero (w = g·v/‖v‖ is undefined)"),
 )

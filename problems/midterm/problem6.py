@@ -304,6 +304,6 @@ PROBLEM = Problem(
         Param("beta1", sp.Rational(9, 10), "β₁, strictly between 0 and 1", vary=Pick((sp.Rational(4, 5), sp.Rational(17, 20), sp.Rational(9, 10), sp.Rational(19, 20)))),
         Param("beta2", sp.Rational(999, 1000), "β₂, strictly between 0 and 1", vary=Pick((sp.Rational(99, 100), sp.Rational(995, 1000), sp.Rational(999, 1000)))),
         Param("steps", 5, f"steps t = 1 … steps of the numeric checks (at most {MAX_STEPS})", kind="int", minimum=1),
-        Param("seed", 0, "random points of the identity and loop checks", kind="int", vary=Ints(1, 999_999)),
+        Param("seed", 0, "random points of the identity and loop checks", kind="int", shown=False, vary=Ints(1, 999_999)),
     ),
 )
