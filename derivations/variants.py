@@ -97,6 +97,11 @@ class Variant:
         from derivations.render.report import solution_dict
         return solution_dict(self.solution, self.results, self.inputs)
 
+    def numbers(self) -> dict | None:
+        """The key's answers at the variant's drawn inputs (None when it draws none)."""
+        from derivations.render.report import answer_numbers
+        return answer_numbers(self.solution, self.results, self.inputs)
+
 
 def _plain(array: np.ndarray) -> list:
     """An input array as nested lists, whole numbers printed without a decimal point."""

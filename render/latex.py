@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from typing import Any
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
@@ -98,3 +99,14 @@ def latex(expr) -> str:
 def latex_equation(lhs, rhs) -> str:
     """``lhs = rhs``, or whichever side is given."""
     return " = ".join(latex(side) for side in (lhs, rhs) if side is not None)
+
+
+def numbers_latex(value: Any) -> str:
+    """A value at the given numbers (a number or nested lists of them, as the JSON contract holds
+    it) as LaTeX to six significant digits; a reason (text) as upright text."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, list)):
+        return r"\text{" + str(value).replace("_", r"\_") + "}"
+    if isinstance(value, list):
+        rows = value if value and all(isinstance(r, list) for r in value) else [[v] for v in value]
+        return latex(sp.Matrix(rows).applyfunc(lambda v: sp.Float(v, 6)))
+    return latex(sp.Float(value, 6))

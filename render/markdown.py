@@ -5,10 +5,12 @@ from __future__ import annotations
 from derivations.calculus.printing import inline
 from derivations.core.evaluate import inputs_text
 from derivations.core.model import CheckResult, Solution
-from derivations.render.latex import latex, latex_equation
+from derivations.render.latex import latex, latex_equation, numbers_latex
 
 
-def solution_markdown(solution: Solution, results: list[CheckResult]) -> str:
+def solution_markdown(solution: Solution, results: list[CheckResult], numbers: dict | None = None) -> str:
+    """The solution as Markdown; ``numbers`` (see :func:`~derivations.render.report.answer_numbers`)
+    are shown beside the answers."""
     problem = solution.problem
     out = [f"## {problem.id}: {problem.title}", "", problem.statement, ""]
     if solution.parameters:
@@ -29,6 +31,8 @@ def solution_markdown(solution: Solution, results: list[CheckResult]) -> str:
     for answer in solution.answers:
         if answer.value is not None:
             out.append(f"$$ \\boxed{{{latex_equation(answer.symbol, answer.value)}}} $$")
+        if numbers and numbers.get(answer.name) is not None:
+            out.append(f"at the given values: ${numbers_latex(numbers[answer.name])}$")
         if answer.text:
             out += [answer.text, ""]
     out += ["", "| check | max error | tolerance | result |", "|---|---:|---:|---|"]

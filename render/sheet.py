@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import numpy as np
 import sympy as sp
 from sympy.printing.pretty.pretty_symbology import sub, sup
 
 from derivations.core.model import CheckResult, Solution
-from derivations.render.latex import latex, latex_equation
+from derivations.render.latex import latex, latex_equation, numbers_latex
 
 SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
@@ -79,8 +80,9 @@ def _merge_scripts(tex: str) -> str:
 
 
 def problem_fragment(solution: Solution, results: list[CheckResult], figures: dict[str, str] | None = None,
-                     heading: str | None = None) -> str:
-    """One problem as a ``\\section``: statement, assumptions, steps, boxed answers, checks.
+                     heading: str | None = None, numbers: dict | None = None) -> str:
+    """One problem as a ``\\section``: statement, assumptions, steps, boxed answers (with their
+    ``numbers`` at the given values, see :func:`~derivations.render.report.answer_numbers`), checks.
     ``heading`` replaces the id and title (a class set's key names the student too)."""
     problem = solution.problem
     heading = tex_text(heading or f"{problem.id}: {problem.title}")
@@ -108,6 +110,8 @@ def problem_fragment(solution: Solution, results: list[CheckResult], figures: di
     for answer in solution.answers:
         if answer.value is not None:
             lines.append(_display(rf"\boxed{{{latex_equation(answer.symbol, answer.value)}}}"))
+        if numbers and numbers.get(answer.name) is not None:
+            lines.append(_display(rf"\text{{at the given values: }} {numbers_latex(numbers[answer.name])}"))
         if answer.text:
             lines.append(tex_text(answer.text) + r"\par")
     # longtable breaks across pages; a ragged first column wraps long check names in the margins
@@ -123,15 +127,19 @@ def problem_fragment(solution: Solution, results: list[CheckResult], figures: di
 def question_fragment(variant) -> str:
     """A variant's question as a ``\\section``: restated statement and its values, no answers."""
     problem = variant.problem
-    lines = [rf"\section*{{{tex_text(problem.id)}: {tex_text(problem.title)}}}", rf"\paragraph{{Problem.}} {tex_text(variant.statement())}",
-             r"\paragraph{Values of this version.}", r"\begin{itemize}"]
-    helps = {p.name: p.help for p in problem.params}
-    lines += [rf"  \item {tex_text(name)} = {_parameter(value)} ({tex_text(helps[name])})"
-              for name, value in variant.values.items()]
-    lines += [rf"  \item {tex_text(name)} = {_parameter(sp.Matrix(value).applyfunc(sp.nsimplify))}"
-              for name, value in (variant.inputs or {}).items()]
-    lines.append(r"\end{itemize}")
+    lines = [rf"\section*{{{tex_text(problem.id)}: {tex_text(problem.title)}}}", rf"\paragraph{{Problem.}} {tex_text(variant.statement())}"]
+    params = {p.name: p for p in problem.params}
+    items = [rf"  \item {tex_text(name)} = {_parameter(value)} ({tex_text(params[name].help)})"
+             for name, value in variant.values.items() if params[name].shown]
+    items += [rf"  \item {tex_text(name)} = {_parameter(_exact(value))}" for name, value in (variant.inputs or {}).items()]
+    if items:
+        lines += [r"\paragraph{Values of this version.}", r"\begin{itemize}", *items, r"\end{itemize}"]
     return "\n".join(lines)
+
+
+def _exact(value):
+    """A drawn input (a number or an array of small integers and halves) as exact SymPy."""
+    return sp.nsimplify(value) if np.ndim(value) == 0 else sp.Matrix(value).applyfunc(sp.nsimplify)
 
 
 def _display(math: str) -> str:

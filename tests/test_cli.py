@@ -102,3 +102,11 @@ def test_a_shape_error_says_why_without_python_internals():
     run = cli("derive", "y = dot(a, b)", "--shapes", "a: 2, b: 3")
     assert_user_error(run, "a (2×1), b (3×1)", "not aligned")
     assert "(" + "'" not in run.err  # no tuple of the exception's arguments
+
+
+def test_solve_values_reach_latex_and_markdown_too():
+    values = '{"v": [3, 4], "g": 2, "dL_dw": [1, 0]}'
+    for fmt, shown in (("latex", r"\text{at the given values: } \left(\begin{matrix}0.6\end{matrix}\right)"),
+                       ("markdown", r"at the given values: $\left(\begin{matrix}0.6\end{matrix}\right)$")):
+        run = cli("solve", "midterm/problem5", "--values", values, "--format", fmt)
+        assert run.code == 0 and shown in run.out and run.out.count("at the given values") == 2, fmt

@@ -131,3 +131,23 @@ def test_class_set_sheet_writes_question_sheets_key_and_seed_csv(tmp_path, capsy
     sheet = (tmp_path / "a1-student-1.tex").read_text()
     assert f"seed {seed}" in sheet and "Answers" not in sheet and "Derivation" not in sheet
     assert (tmp_path / "a1-key.tex").read_text().count(r"\paragraph{Answers.}") == 3 * 4
+
+
+def test_every_format_of_a_variant_key_has_its_numbers(capsys):
+    """The key evaluates its formula answers at the variant's own drawn inputs, in text, Markdown
+    and LaTeX alike, and only those (a number answer needs no repeating)."""
+    variant = draw(registry.load("hw1/problem2"), 7)
+    numbers = variant.numbers()
+    assert numbers and "dl_dW2" in numbers and "a1_zero_grad" not in numbers
+    for fmt in ("text", "markdown", "latex"):
+        run = cli_in_process(capsys, "variant", "hw1/problem2", "--seed", "7", "--format", fmt)
+        assert run.code == 0 and run.out.count("at the given values") == len(numbers), fmt
+
+
+def test_a_class_set_with_number_inputs_shows_them_and_never_a_check_seed(tmp_path, capsys):
+    run = cli_in_process(capsys, "sheet", "midterm", "--variants", "2", "--seed", "3", "--out", str(tmp_path))
+    assert run.code == 0, run.err
+    sheet = (tmp_path / "midterm-student-1.tex").read_text()
+    assert r"\item y = " in sheet and r"\item g = " in sheet          # midterm/problem2 and 5 draw numbers
+    assert "numeric checks" not in sheet and "random points" not in sheet  # no seed of the checks
+    assert (tmp_path / "midterm-key.tex").read_text().count("at the given values") >= 2 * 3

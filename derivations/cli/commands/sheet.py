@@ -93,7 +93,8 @@ def _class_set(args, problems, out) -> int:
                        encoding="utf-8")
         texs.append(tex)
         key += [problem_fragment(v.solution, v.results, _figures(v.solution, out, f"{index:0{width}d}-{v.problem.id.replace('/', '-')}", notes),
-                                 heading=f"{label} (seed {student_seed}), {v.problem.id}: {v.problem.title}")
+                                 heading=f"{label} (seed {student_seed}), {v.problem.id}: {v.problem.title}",
+                                 numbers=v.numbers())
                 for v in variants]
     key_tex = out / f"{args.sheet}-key.tex"
     key_tex.write_text(document(f"Key: {args.sheet}, {count} students, class seed {seed}", key, contents=False),

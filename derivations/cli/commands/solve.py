@@ -37,23 +37,20 @@ def run(args) -> int:
     values = parse_values_json(read_values_argument(args.values)) if args.values is not None else None
     solution = problem.solve(overrides)
     results = solution.run_checks()
+    numbers = None
     if args.format == "json" or values:  # imported only then: it pulls in the NumPy evaluation of formulas
-        from derivations.render.report import solution_dict
+        from derivations.render.report import answer_numbers, solution_dict
+        numbers = answer_numbers(solution, results, values)
     if args.format == "json":
         print(json.dumps(solution_dict(solution, results, values), indent=2))
     elif args.format == "latex":
         from derivations.render.sheet import document, problem_fragment
-        fragment = problem_fragment(solution, results)
+        fragment = problem_fragment(solution, results, numbers=numbers)
         print(document(f"{problem.id}: {problem.title}", [fragment]) if args.standalone else fragment)
     elif args.format == "markdown":
         from derivations.render.markdown import solution_markdown
-        print(solution_markdown(solution, results))
+        print(solution_markdown(solution, results, numbers))
     else:
         from derivations.render.text import solution_text
-        numbers = None
-        if values:
-            data = solution_dict(solution, results, values)
-            numbers = {a["name"]: a["value"] for a in data["answers"]}
-            numbers |= {name: f"not defined there ({why})" for name, why in data.get("undefined", {}).items()}
         print(solution_text(solution, results, numbers))
     return 0 if all(r.passed for r in results) else 1

@@ -26,17 +26,17 @@ def run(args) -> int:
     elif args.format == "latex":
         from derivations.render.sheet import document, problem_fragment, question_fragment
         print(document(f"{variant.problem.id}, variant {seed}",
-                       [question_fragment(variant), problem_fragment(variant.solution, variant.results)],
+                       [question_fragment(variant), problem_fragment(variant.solution, variant.results,
+                                                                     numbers=variant.numbers())],
                        contents=False))
     elif args.format == "markdown":
         from derivations.render.markdown import solution_markdown
-        print(_question_text(variant, "## ", "- ") + "\n\n## Key\n\n" + solution_markdown(variant.solution, variant.results))
+        print(_question_text(variant, "## ", "- ") + "\n\n## Key\n\n"
+              + solution_markdown(variant.solution, variant.results, variant.numbers()))
     else:
         from derivations.render.text import solution_text
-        data = variant.key_dict() if variant.inputs else None
-        numbers = {a["name"]: a["value"] for a in data["answers"]} if data else None
         print(_question_text(variant, "", "  ") + "\n\nKey\n===\n\n"
-              + solution_text(variant.solution, variant.results, numbers))
+              + solution_text(variant.solution, variant.results, variant.numbers()))
     return 0
 
 
