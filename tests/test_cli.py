@@ -110,3 +110,9 @@ def test_solve_values_reach_latex_and_markdown_too():
                        ("markdown", r"at the given values: $\left(\begin{matrix}0.6\end{matrix}\right)$")):
         run = cli("solve", "midterm/problem5", "--values", values, "--format", fmt)
         assert run.code == 0 and shown in run.out and run.out.count("at the given values") == 2, fmt
+
+
+def test_scalar_values_where_a_formula_is_undefined_are_said_so():
+    run = cli("derive", "y = 1/x", "--at", '{"x": 0}')
+    assert run.code == 0 and "Traceback" not in run.err
+    assert "at the given values: not defined there (division by zero)" in run.out

@@ -142,6 +142,10 @@ def evaluate(expr: sp.Basic, known: dict[str, Any]) -> Any:
             result = numeric(expr, known)
     except FloatingPointError as exc:
         raise NotDefinedThere(str(exc).replace(" encountered in", " in")) from None
+    except ZeroDivisionError:  # Python's own float arithmetic on scalar values
+        raise NotDefinedThere("division by zero") from None
+    except OverflowError:
+        raise NotDefinedThere("overflow") from None
     except (ValueError, TypeError) as exc:
         raise UserError(f"cannot evaluate {expr} at the given --values: {exc}") from None
     return result.tolist() if result.ndim else float(result)
