@@ -8,6 +8,7 @@ import types
 import sympy as sp
 from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.pretty_symbology import pretty_symbol
+from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.pretty.stringpict import prettyForm
 
 from derivations.calculus.symbols import PartialMatrix, prime_of
@@ -54,7 +55,7 @@ class TerminalPrinter(PrettyPrinter):
         return self._print_Symbol(sp.Symbol(expr.name))
 
     def _print_HadamardProduct(self, expr):
-        return self._print_seq(expr.args, None, None, " ⊙ ", parenthesize=lambda a: a.is_Add or a.is_MatAdd)
+        return self._print_seq(expr.args, None, None, " ⊙ ", parenthesize=lambda a: precedence(a) < PRECEDENCE["Mul"])
 
     def _print_Heaviside(self, expr):  # H(u), as the assumptions name it
         return self._print(sp.Function("H")(expr.args[0]))

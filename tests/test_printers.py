@@ -240,3 +240,16 @@ def test_pretty_products_print_as_sympys_without_importing_units():
         "print('ok')\n")
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert run.returncode == 0 and run.stdout == "ok\n", run.stderr
+
+
+def test_entrywise_products_and_powers_of_a_matrix_cannot_be_read_as_matrix_algebra():
+    """σ′ of a column prints σ(z) ⊙ (1 − σ(z)), not a product of two columns; 1/o entry by entry
+    prints as an entrywise power, not an inverse; a 1×1 keeps the plain power."""
+    from derivations.calculus.rules import Elementwise
+
+    z, o, s = sp.MatrixSymbol("z", 3, 1), sp.MatrixSymbol("o", 3, 1), sp.MatrixSymbol("s", 1, 1)
+    slope = Elementwise(sp.Lambda(x, sigmoid(x) * (1 - sigmoid(x))), z)
+    assert inline(slope) in ("σ(z) ⊙ (1 - σ(z))", "(1 - σ(z)) ⊙ σ(z)")
+    assert r"\odot" in latex(slope) and "⊙" in pretty(slope)
+    assert inline(Elementwise(sp.Lambda(x, 1 / x), o)) == "o^(∘-1)"
+    assert inline(Elementwise(sp.Lambda(x, x**2), s)) == "s²"

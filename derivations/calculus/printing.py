@@ -44,6 +44,9 @@ class InlinePrinter(StrPrinter):
     def _print_HadamardProduct(self, expr):
         return " ⊙ ".join(self.parenthesize(a, PRECEDENCE["Mul"], strict=True) for a in expr.args)
 
+    def _print_HadamardPower(self, expr):  # X^(∘-1): entry by entry, never a matrix inverse
+        return f"{self.parenthesize(expr.base, PRECEDENCE['Pow'], strict=True)}^(∘{self._print(expr.exp)})"
+
     def _print_Derivative(self, expr):
         if prime_of(expr) is not None:
             return self._print_Subs(expr)

@@ -114,9 +114,23 @@ class Elementwise(MatrixExpr):
 
 def applied_for_display(function: sp.Lambda, arg: sp.Basic) -> sp.Basic:
     """``f(arg)`` as a stand-in for printing only (``arg`` may be a matrix or an entry's name),
-    with Heaviside(u, 0) shown as H(u); the H(0) = 0 convention belongs in the assumptions."""
+    with Heaviside(u, 0) shown as H(u); the H(0) = 0 convention belongs in the assumptions.
+    On a matrix (not 1×1), a product of functions shows as ⊙ and a power as an entrywise power, so that
+    σ(X)(1 − σ(X)) cannot be read as a matrix product, nor X⁻¹ as an inverse."""
+    t = function.variables[0]
     body = function.expr.replace(lambda e: isinstance(e, sp.Heaviside), lambda e: sp.Function("H")(e.args[0]))
-    return body.xreplace({function.variables[0]: arg})
+    if isinstance(arg, MatrixExpr) and arg.shape != (1, 1):  # a 1×1 reads as a number either way
+        def entrywise(part):
+            return arg if part == t else Elementwise(sp.Lambda(t, part), arg)
+
+        varying = [f for f in body.args if f.has(t)] if isinstance(body, sp.Mul) else []
+        if len(varying) > 1:
+            constant = sp.Mul(*(f for f in body.args if not f.has(t)))
+            product = sp.HadamardProduct(*(entrywise(f) for f in varying))
+            return product if constant == 1 else constant * product
+        if isinstance(body, sp.Pow) and body.exp.is_number and body.base.has(t):
+            return sp.HadamardPower(entrywise(body.base), body.exp)
+    return body.xreplace({t: arg})
 
 
 class Diag(MatrixExpr):
