@@ -645,7 +645,12 @@ class _Derivation:
         name = f"d{y.name}_d{x.name}"
         on_paths = self.model.on_paths(x, y)
         count = _count_paths(cg.graph.subgraph(on_paths), x, y) if on_paths else 0
-        value = _readable(cg.derivative(y, x)) if matrix else cg.derivative(y, x)
+        try:
+            value = _readable(cg.derivative(y, x)) if matrix else cg.derivative(y, x)
+        except sp.ShapeError:  # a rule written for a scalar output met a vector's Jacobian
+            raise UserError(f"d{inline(y)}/d{inline(x)}: {inline(y)} is {y.shape[0]}×{y.shape[1]}, and its Jacobian "
+                            f"through these operations is not built yet; take a number of it, e.g. "
+                            f"L = sum({y.name}), and ask for dL/d{inline(x)}") from None
         if count == 0:
             reason = self._no_path(y, x)
             sol.step(f"Paths from {inline(x)} to {inline(y)}: none. {reason}, so the sum over paths is empty:",

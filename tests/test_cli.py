@@ -116,3 +116,10 @@ def test_scalar_values_where_a_formula_is_undefined_are_said_so():
     run = cli("derive", "y = 1/x", "--at", '{"x": 0}')
     assert run.code == 0 and "Traceback" not in run.err
     assert "at the given values: not defined there (division by zero)" in run.out
+
+
+def test_a_vector_output_through_a_hadamard_product_has_its_jacobian_or_a_clear_line():
+    run = cli("derive", "y = hadamard(x, w)", "--shapes", "x: 3, w: 3", "--wrt", "x")
+    assert run.code == 0 and "∂y/∂x = diag(w)" in run.out, run.err   # checked by finite differences
+    assert_user_error(cli("derive", "y = x*s", "--shapes", "x: 3, s: 1x1", "--wrt", "x"),
+                      "3×1", "L = sum(y)")

@@ -335,8 +335,11 @@ def _elementwise(Y, N):
 
 
 def _hadamard(Y, N):
-    return [(a, sp.HadamardProduct(N, _hadamard_of(Y.args[:i] + Y.args[i + 1:]).T))
-            for i, a in enumerate(Y.args)]
+    """∂(a ⊙ b)/∂a: for a column, diag(b) (so any upstream N, a Jacobian's too); else N ⊙ bᵀ."""
+    others = [_hadamard_of(Y.args[:i] + Y.args[i + 1:]) for i in range(len(Y.args))]
+    if Y.shape[1] == 1:
+        return [(a, N * Diag(b)) for a, b in zip(Y.args, others)]
+    return [(a, sp.HadamardProduct(N, b.T)) for a, b in zip(Y.args, others)]
 
 
 def _hadamard_of(factors):
