@@ -109,6 +109,9 @@ def test_variant_text_shows_the_values_and_a_checked_key():
 @pytest.mark.parametrize("args, fragment", [
     (("variant", "hw3/problem2", "--seed", "seven"), "--seed must be a whole number"),
     (("variant", "hw3/problem2", "--seed", "-1"), "--seed must be a whole number"),
+    (("variant", "hw3/problem2", "--seed", "1_000"), "--seed must be a whole number"),
+    (("variant", "hw3/problem2", "--seed", "٣"), "--seed must be a whole number"),
+    (("variant", "hw3/problem2", "--seed", str(2**63)), "--seed must be a whole number"),
     (("check", "hw3/problem2", "--variants", str(MAX_VARIANTS + 1)), "--variants must be a whole number"),
     (("check", "hw3/problem2", "--seed", "3"), "--seed goes with --variants"),
 ])
