@@ -1,8 +1,9 @@
 """Seeded variants (#17): every problem's variants pass their checks, their checks still catch
 wrong answers, one seed gives one variant everywhere, and a class set repeats none.
 
-The check part runs 50 seeds per problem; the mutation part runs 5 seeds per problem (each
-mutation re-runs every check once per answer, so 50 seeds would take minutes)."""
+The check part runs 50 seeds per problem and, for each, makes every answer wrong at once: every
+answer check must then fail. The mutation part, one wrong answer or step at a time, runs 5 seeds
+per problem (it re-runs every check once per answer, so 50 seeds would take minutes)."""
 
 import json
 
@@ -28,6 +29,12 @@ def test_fifty_seeds_give_variants_whose_checks_all_pass(problem_id):
     for seed in CHECK_SEEDS:
         variant = draw(problem, seed)
         assert variant.results and all(r.passed for r in variant.results), (seed, variant.identity)
+        solution = variant.solution  # every answer wrong at once: every answer check of this variant fails
+        for answer in checked(solution):
+            answer.value = mutate(answer.value)
+        answer_checks = {c.name for c in solution.checks}
+        passing = [r.name for r in solution.run_checks() if r.passed and r.name in answer_checks]
+        assert not passing, f"seed {seed}: checks that pass with every answer wrong: {passing}"
         assert variant.identity != json.dumps({}), "a variant shows no values"
         identities.add(variant.identity)
     assert len(identities) >= 30, f"{len(identities)} distinct questions in 50 seeds: too few for a class of 30"
