@@ -33,7 +33,7 @@ def parse_seed(text: str) -> int:
     """A ``--seed`` argument as an int, or one clear error: plain ASCII digits only (Python's
     ``int`` would also take ``1_000`` and other scripts' digits, which print as other seeds)."""
     digits = text.strip()
-    if not (digits.isascii() and digits.isdigit()) or not 0 <= int(digits) <= MAX_SEED:
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= 19) or int(digits) > MAX_SEED:
         raise UserError(f"--seed must be a whole number from 0 to {MAX_SEED}, got {text[:40]!r}")
     return int(digits)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 import types
 
 import sympy as sp
@@ -22,8 +23,9 @@ _NO_UNITS.Quantity = type("Quantity", (), {"__doc__": "Matches nothing: no unit 
 class TerminalPrinter(PrettyPrinter):
     def _print_Mul(self, product):
         """SymPy's, without importing ``sympy.physics.units`` (75 ms, a seventh of ``solve``'s
-        start) just to set units apart: no unit can exist while that module is not imported."""
-        if "sympy.physics.units" in sys.modules:
+        start) just to set units apart: no unit can exist while that module is not imported.
+        Only in a single-threaded process, where no other import can meet the stand-in."""
+        if "sympy.physics.units" in sys.modules or threading.active_count() > 1:
             return super()._print_Mul(product)
         sys.modules["sympy.physics.units"] = _NO_UNITS
         try:

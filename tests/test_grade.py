@@ -209,6 +209,9 @@ def test_a_wrong_number_gets_no_credit_unless_a_small_factor_or_rounding_explain
     doubled = g.grade("x_min", f"{2 * x_min:.5g}")
     assert (doubled.tag, doubled.credit) == ("constant-factor", 0.5) and "2 times" in doubled.message
     assert grader("hw3/problem2").grade("dy_dx_at_x0", "7").credit == 0.0
+    for wrong in ("[7, 2, 2, -7]", "[0, 2, 3, 0]"):  # a list: its entries must all agree, not one ratio
+        verdict = grader("hw1/problem4").grade("xor_relu_outputs", wrong)
+        assert (verdict.tag, verdict.credit) == ("no-diagnosis", 0.0), wrong
 
 
 def test_a_dropped_term_is_not_called_a_missing_factor_inside_an_argument():

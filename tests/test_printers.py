@@ -253,3 +253,21 @@ def test_entrywise_products_and_powers_of_a_matrix_cannot_be_read_as_matrix_alge
     assert r"\odot" in latex(slope) and "⊙" in pretty(slope)
     assert inline(Elementwise(sp.Lambda(x, 1 / x), o)) == "o^(∘-1)"
     assert inline(Elementwise(sp.Lambda(x, x**2), s)) == "s²"
+
+
+def test_with_other_threads_alive_the_terminal_printer_imports_units_for_real():
+    """The stand-in is used only where no other thread could import sympy.physics.units meanwhile."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, threading, sympy as sp\n"
+        "from derivations.render.pretty import pretty\n"
+        "stop = threading.Event(); t = threading.Thread(target=stop.wait); t.start()\n"
+        "pretty(2*sp.Symbol('x')/3)\n"
+        "units = sys.modules.get('sympy.physics.units')\n"
+        "stop.set(); t.join()\n"
+        "assert units is not None and units.__file__, 'the stand-in was used beside another thread'\n"
+        "print('ok')\n")
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert run.returncode == 0 and run.stdout == "ok\n", run.stderr

@@ -119,6 +119,7 @@ def test_variant_text_shows_the_values_and_a_checked_key():
     (("variant", "hw3/problem2", "--seed", "1_000"), "--seed must be a whole number"),
     (("variant", "hw3/problem2", "--seed", "٣"), "--seed must be a whole number"),
     (("variant", "hw3/problem2", "--seed", str(2**63)), "--seed must be a whole number"),
+    (("variant", "hw3/problem2", "--seed", "9" * 5000), "--seed must be a whole number"),
     (("check", "hw3/problem2", "--variants", str(MAX_VARIANTS + 1)), "--variants must be a whole number"),
     (("check", "hw3/problem2", "--seed", "3"), "--seed goes with --variants"),
 ])
@@ -161,3 +162,23 @@ def test_a_class_set_with_number_inputs_shows_them_and_never_a_check_seed(tmp_pa
     assert r"\item y = " in sheet and r"\item g = " in sheet          # midterm/problem2 and 5 draw numbers
     assert "numeric checks" not in sheet and "random points" not in sheet  # no seed of the checks
     assert (tmp_path / "midterm-key.tex").read_text().count("at the given values") >= 2 * 3
+
+
+@pytest.mark.parametrize("problem_id", IDS)
+def test_a_value_the_question_does_not_show_changes_no_answer(problem_id):
+    """A parameter marked shown=False (a seed of the check points) must leave every answer as it
+    is: otherwise two students shown the same question would be graded against different keys."""
+    from derivations.render.report import solution_dict
+
+    problem = registry.load(problem_id)
+    for param in (p for p in problem.params if not p.shown):
+        keys = [json.dumps(solution_dict(problem.solve({param.name: v}), [])["answers"], sort_keys=True)
+                for v in (1, 2)]
+        assert keys[0] == keys[1], f"{param.name} changes the answers: show it"
+
+
+def test_midterm_problem2_variants_never_have_an_all_zero_key():
+    """ŷ = y would make every gradient of the key zero: such a draw is redrawn."""
+    for seed in range(20):
+        numbers = draw(registry.load("midterm/problem2"), seed).numbers()
+        assert any(np.any(np.asarray(v, dtype=float)) for k, v in numbers.items() if k.startswith("dL_d")), seed

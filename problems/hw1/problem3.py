@@ -367,6 +367,6 @@ PROBLEM = Problem(
               vary=Ints(10, 30)),
         Param("width", 32, "width of every hidden layer of the depth demonstration", kind="int", minimum=2,
               maximum=64, vary=Ints(16, 64)),
-        Param("seed", 0, "random input and weights of the depth demonstration", kind="int", shown=False, vary=Ints(1, 999_999)),
+        Param("seed", 0, "random input and weights of the depth demonstration", kind="int", vary=Ints(1, 999_999)),
     ),
 )

@@ -801,7 +801,7 @@ PROBLEM = Problem(
               "batch sizes of the learning-rate experiment", kind="array"),
         Param("base_lr", sp.Rational(1, 50), "learning rate at the smallest batch size (> 0)"),
         Param("epochs", 5, "epochs of every SGD run", kind="int", minimum=1),
-        Param("seed", 0, "seed of the synthetic data and the random pre-activations", kind="int", shown=False, vary=Ints(1, 999_999)),
+        Param("seed", 0, "seed of the synthetic data and the random pre-activations", kind="int", vary=Ints(1, 999_999)),
     ),
     variation=Variation(degenerate=_degenerate),
 )

@@ -333,10 +333,13 @@ def _variant_inputs(rng, bias: bool) -> dict[str, np.ndarray]:
 
 
 def _degenerate(v) -> str | None:
-    """A zero pre-activation sits on ReLU's kink; pre-activations of one sign leave a branch unused."""
+    """A zero pre-activation sits on ReLU's kink; pre-activations of one sign leave a branch unused;
+    a prediction equal to the target makes every gradient zero."""
     z = v["W"] @ v["x"] + v.get("b", 0)
     if not ((z > 0).any() and (z < 0).any() and (z != 0).all()):
         return "the pre-activations Wx (+ b) are not all nonzero with both signs"
+    if float((v["w2"].T @ np.maximum(z, 0)).item()) == v["y"]:
+        return "ŷ = y: every gradient is zero"
     return None
 
 

@@ -398,6 +398,6 @@ PROBLEM = Problem(
               vary=Fractions(sp.Rational(1, 10), sp.Rational(1, 2), 10)),
         Param("dead_steps", 10, "gradient-descent steps of the dead-unit demonstration", kind="int", minimum=1),
         Param("large_x", sp.Integer(800), "where the naive softplus formula is evaluated", vary=Ints(750, 1000, 10)),
-        Param("seed", 0, "random pre-activations of the sparsity count", kind="int", shown=False, vary=Ints(1, 999_999)),
+        Param("seed", 0, "random pre-activations of the sparsity count", kind="int", vary=Ints(1, 999_999)),
     ),
 )

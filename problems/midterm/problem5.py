@@ -428,7 +428,7 @@ PROBLEM = Problem(
     ),
     solve_fn=solve,
     params=(
-        Param("seed", 0, "random points of the checks and the batches of the demonstration", kind="int", shown=False, vary=Ints(1, 999_999)),
+        Param("seed", 0, "random points of the checks and the batches of the demonstration", kind="int", vary=Ints(1, 999_999)),
         Param("rho", sp.Rational(1, 2), f"off-diagonal covariance ρ of the correlated inputs, in (−1/{DEMO_N - 1}, 1)",
               vary=Fractions(sp.Rational(1, 10), sp.Rational(9, 10), 10)),
     ),
