@@ -80,6 +80,7 @@ def test_an_answer_file_carries_its_seed(tmp_path, capsys):
     assert run.code == 0 and f"seed {SEED}" in run.out and "score: 1.00" in run.out
     assert_user_error(cli_in_process(capsys, "grade", "a1/problem1", "--answers", str(path), "--seed", "8"),
                       "differ")
+    assert_user_error(cli_in_process(capsys, "grade", "a1/problem1", "--answer", "seed=7"), "no answers given")
 
 
 def test_a_class_graded_by_each_students_seed(tmp_path, capsys):
@@ -100,6 +101,9 @@ def test_a_class_graded_by_each_students_seed(tmp_path, capsys):
     assert all(students[f"s{s}"]["score"] == 1.0 for s in seeds)
     assert students["swap"]["seed"] == 11 and students["swap"]["score"] == 0.0
     assert "seed" in students["badseed"]["error"]
+    run = cli_in_process(capsys, "grade", "a1/problem1", "--answers-dir", str(folder), "--seed", "3", "--format", "json")
+    students = {s["student"]: s for s in json.loads(run.out)["students"]}
+    assert students["s3"]["score"] == 1.0 and "--seed 3 was given" in students["s11"]["error"]
     table = tmp_path / "class.csv"
     table.write_text("student,seed,c_gd_x\n" + "".join(f's{s},{s},"{keys[s]}"\n' for s in seeds)
                      + f'swap,11,"{keys[3]}"\n')

@@ -153,7 +153,9 @@ class Grader:
         """The grader of variant ``seed`` (this one for None or its own seed), made once per seed."""
         if seed is None or seed == self.seed:
             return self
-        if self.seed is None and self.settings:
+        if self.seed is not None:
+            raise UserError(f"the answers are for seed {seed}, but --seed {self.seed} was given")
+        if self.settings:
             raise UserError(f"a submission for seed {seed} cannot be graded with --set (the seed fixes the values)")
         if seed not in self._seeded:
             self._seeded[seed] = Grader(self.problem.id, tolerance=self.tolerance, seed=seed)

@@ -68,6 +68,8 @@ def run(args) -> int:
         if seed is not None and named is not None and named != seed:
             raise UserError(f"--seed {seed} and the answers' own seed {named} differ")
         seed = seed if named is None else named
+        if not given:
+            raise UserError("no answers given (a seed alone grades nothing)")
     grader = Grader(problem.id, parse_settings(problem, args.set),
                     NUMBER_TOLERANCE if args.tolerance is None else args.tolerance, seed)
     unknown = sorted(set(weights) - set(grader.answers))
