@@ -18,6 +18,7 @@ imported (so that ``derivations.derive`` stays the function), and the CLI must s
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
@@ -506,8 +507,25 @@ class _Derivation:
             largest = max(sorted(nodes, key=self.rank.get), key=lambda node: size(point, node))
             sizes.append((max(1.0, size(point, largest)), str(largest)))
         count = len(self.points)
+        from derivations.calculus.finite_differences import STEP
+
         return AtEachPoint(oracles, f"{describe} at {count} random point{'s' * (count != 1)}, relative to the "
-                                    "values there", sizes)
+                                    "derivative's size there", sizes, self.magnitude,
+                           noise=sys.float_info.epsilon / STEP if self.model.matrix else 0.0)
+
+    def magnitude(self, claimed, oracle, point: int) -> float:
+        """The largest entry of the claimed derivative where ``oracle`` checks it (1 where it
+        cannot be evaluated: the error then stays absolute)."""
+        import numpy as np
+
+        from derivations.calculus.matrix_calculus import numeric
+
+        try:
+            if self.model.matrix:
+                return float(np.max(np.abs(numeric(claimed, getattr(oracle, "values", None) or self.points[point]))))
+            return float(abs(_exact(claimed, self.points[point])))
+        except (ValueError, TypeError, KeyError, ZeroDivisionError, OverflowError):
+            return 1.0
 
     def numeric_derivative(self, y, x, point: int):
         """∂y/∂x in numerator layout by central differences at one point, once per point: of a
@@ -625,9 +643,8 @@ class _Derivation:
                  "square matrix relies on its random entries, not its shape, to expose a transpose)" if model.matrix
                  else "random points with every input uniform in [−2, 2], at 30 digits")
         sol.assume(f"Every derivative is checked against a numeric derivative of the equations written in the inputs "
-                   f"(central differences, or mpmath's for numbers) at {where}, its error relative to the largest "
-                   "value it computes with (at least 1), as both references are accurate relative to their values; a "
-                   "failed check is shown.")
+                   f"(central differences, or mpmath's for numbers) at {where}, its error relative to the size of the "
+                   "derivative there (at least 1); a failed check is shown.")
 
     def _pair(self, y, x) -> list[tuple]:
         """Steps for ∂y/∂x (the paths, the path sum, the same written in the inputs, the
@@ -747,18 +764,30 @@ def _readable(expr):
     return _entrywise_powers(_tidy(expr.replace(lambda e: isinstance(e, sp.MatMul), fold)))
 
 
+#: the largest reference noise, relative to the derivative, at which a check still decides
+RESOLUTION = 1e-3
+
+
 @dataclass
 class AtEachPoint:
     """The worst error of one oracle per random point: a point may be degenerate (every ReLU
     unit off hides a wrong slope there), the others are not. Each error is divided by the size
-    of the values at its point (at least 1): mpmath at 30 digits and central differences in
-    float64 are accurate relative to the values they compute with, so 40·e⁸⁰ is held to 30
-    digits of itself, not to 10⁻²⁰."""
+    of the claimed derivative at its point (at least 1): the references are accurate relative to
+    the derivative, so 40·e⁸⁰ is held to 30 digits of itself, not to 10⁻²⁰. Central differences
+    in float64 also round in proportion to the values they difference: that noise is allowed
+    for, and where it reaches a thousandth of the derivative the check fails, saying so, rather
+    than let a large term beside a small one hide an error in the small one."""
 
     oracles: list
     describe: str
     #: at each point, the largest magnitude among the values the check goes through, and whose
+    #: (a value that overflows there makes the check fail, naming it)
     sizes: list[tuple[float, str]]
+    #: ``magnitude(claimed, oracle, point)``: the size of the claimed derivative at that point
+    magnitude: Any = None
+    #: the reference's rounding noise per unit of the values it differences (central differences
+    #: in float64: ε/step; mpmath raises its own precision: 0)
+    noise: float = 0.0
 
     @property
     def tolerance(self) -> float:
@@ -770,10 +799,16 @@ class AtEachPoint:
         import numpy as np
 
         errors = []
-        for oracle, (size, name) in zip(self.oracles, self.sizes):
+        for point, (oracle, (size, name)) in enumerate(zip(self.oracles, self.sizes)):
             if not math.isfinite(size):
                 raise ValueError(f"{name} is not a finite number at the check point: the equations overflow there")
-            errors.append(oracle.error(claimed, lhs) / size)
+            scale = self.magnitude(claimed, oracle, point) if self.magnitude else 1.0
+            scale = max(1.0, scale if math.isfinite(scale) else 1.0)
+            rounding = self.noise * size   # what the reference's own rounding can reach there
+            if rounding > RESOLUTION * scale:
+                raise ValueError(f"central differences cannot resolve it at a check point: {name} reaches "
+                                 f"{size:.1e}, too large beside a derivative of size {scale:.1e}")
+            errors.append(oracle.error(claimed, lhs) / (scale + rounding / oracle.tolerance))
         return float(np.max(errors))  # NaN, an error that could not be measured, stays NaN
 
 

@@ -414,3 +414,24 @@ def test_any_formula_parses_to_a_matrix_or_number_or_is_a_user_error(text):
         assert len(str(exc)) < 300
         return
     assert not value.has(sp.zoo, sp.nan, sp.oo)
+
+
+def _with_answer(worked, name, value):
+    answer = next(a for a in worked.solution.answers if a.name == name)
+    answer.value = value
+    return [r for r in worked.solution.run_checks() if r.name.startswith(f"{name} ")]
+
+
+def test_a_large_term_beside_a_small_one_hides_no_error_in_the_small_one():
+    """Errors are relative to the derivative, not to the largest value around: y = e^(x²+50) + 3z
+    with dy/dz claimed 4 fails; in float64, where central differences cannot resolve the small
+    term beside 1e22, the check fails saying so, and never passes a wrong claim."""
+    import sympy as sp
+
+    scalar = derivations.derive("y = exp(x^2 + 50) + 3*z")
+    assert scalar.passed
+    assert not any(r.passed for r in _with_answer(scalar, "dy_dz", sp.Integer(4)))
+    matrix = derivations.derive("L = sum(exp(40*x)) + 3*sum(z)", shapes="x: 10, z: 3")
+    unresolved = [r for r in matrix.results if not r.passed]
+    assert unresolved and all("cannot resolve" in r.detail for r in unresolved)
+    assert not any(r.passed for r in _with_answer(matrix, "dL_dz", 4 * sp.OneMatrix(1, 3)))

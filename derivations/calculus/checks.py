@@ -15,7 +15,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from derivations.calculus.finite_differences import central_differences
+from derivations.calculus.finite_differences import STEP, central_differences
 
 DIGITS = 30
 
@@ -74,12 +74,12 @@ def mp_number(value: Any) -> mpmath.mpf:
     return mpmath.mpf(value)
 
 
-def numeric_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+def numeric_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, eps: float = STEP) -> np.ndarray:
     """Central-difference gradient of a scalar function of one float64 array, same shape as ``x``."""
     return central_differences(f, np.array(x, dtype=float), eps)
 
 
-def numeric_jacobian(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+def numeric_jacobian(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, eps: float = STEP) -> np.ndarray:
     """Central-difference Jacobian in numerator layout: rows index outputs, columns inputs
     (both flattened in row-major order)."""
     x = np.array(x, dtype=float)

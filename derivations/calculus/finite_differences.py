@@ -8,7 +8,11 @@ from typing import Callable
 import numpy as np
 
 
-def central_differences(f: Callable[[np.ndarray], object], x: np.ndarray, h: float = 1e-6) -> np.ndarray:
+#: the default step: its rounding noise, about machine ε·|f|/STEP, is what a check must allow for
+STEP = 1e-6
+
+
+def central_differences(f: Callable[[np.ndarray], object], x: np.ndarray, h: float = STEP) -> np.ndarray:
     """(f(x + h·eᵢ) − f(x − h·eᵢ)) / 2h for every entry i of ``x``, perturbing ``x`` in place
     and restoring it. The result has shape ``x.shape + shape of f(x)``: a gradient for a
     scalar ``f``, the transposed Jacobian for an array-valued one."""
