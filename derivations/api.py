@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from derivations.core import registry
+from derivations.core.errors import UserError
 from derivations.core.model import CheckResult, Solution
 from derivations.core.params import parse_settings, parse_values_json
 
@@ -49,33 +50,35 @@ class Worked:
     def text(self, values: dict[str, Any] | None = None) -> str:
         """The terminal form; with ``values``, each formula answer also at those numbers."""
         from derivations.render.text import solution_text
+        return solution_text(self.solution, self.results, self._numbers(values))
 
-        numbers = None
-        if values:
-            data = self.json(values)
-            numbers = {a["name"]: a["value"] for a in data["answers"]}
-            numbers |= {name: f"not defined there ({why})" for name, why in data.get("undefined", {}).items()}
-        return solution_text(self.solution, self.results, numbers)
-
-    def markdown(self) -> str:
+    def markdown(self, values: dict[str, Any] | None = None) -> str:
         from derivations.render.markdown import solution_markdown
-        return solution_markdown(self.solution, self.results)
+        return solution_markdown(self.solution, self.results, self._numbers(values))
 
-    def latex(self, standalone: bool = False) -> str:
+    def latex(self, standalone: bool = False, values: dict[str, Any] | None = None) -> str:
         from derivations.render.sheet import document, problem_fragment
-        fragment = problem_fragment(self.solution, self.results)
+        fragment = problem_fragment(self.solution, self.results, numbers=self._numbers(values))
         problem = self.solution.problem
         return document(f"{problem.id}: {problem.title}", [fragment]) if standalone else fragment
 
+    def _numbers(self, values: dict[str, Any] | None) -> dict | None:
+        """The formula answers at ``values`` for the renderers (None without values)."""
+        if not values:
+            return None
+        from derivations.render.report import answer_numbers
+        return answer_numbers(self.solution, self.results, self._checked(values))
+
+    @staticmethod
+    def _checked(values: dict[str, Any]) -> dict:
+        """Numbers, lists or arrays, checked and shaped as --values would be."""
+        import json
+        return parse_values_json(json.dumps({k: getattr(v, "tolist", lambda: v)() for k, v in values.items()}))
+
     def json(self, values: dict[str, Any] | None = None) -> dict:
         """The ``solve --format json`` contract; with ``values``, formula answers at those numbers."""
-        import json
-
         from derivations.render.report import solution_dict
-
-        if values is not None:  # numbers, lists or arrays, checked and shaped as --values would be
-            values = parse_values_json(json.dumps({k: getattr(v, "tolist", lambda: v)() for k, v in values.items()}))
-        return solution_dict(self.solution, self.results, values)
+        return solution_dict(self.solution, self.results, None if values is None else self._checked(values))
 
     def graph_svg(self, name: str = "graph") -> str:
         """The named computational graph as SVG (``dot`` when installed, else WebAssembly)."""
@@ -102,8 +105,11 @@ class Worked:
         if "graph" in self.solution.graphs:
             import base64
 
-            data = base64.b64encode(self.graph_svg().encode("utf-8")).decode("ascii")
-            text += f"\n\n![computational graph](data:image/svg+xml;base64,{data})\n"
+            try:
+                svg = self.graph_svg()
+            except (UserError, OSError):  # no renderer: the solution still shows, without its picture
+                return text
+            text += f"\n\n![computational graph](data:image/svg+xml;base64,{base64.b64encode(svg.encode()).decode()})\n"
         return text
 
     def _repr_svg_(self) -> str | None:

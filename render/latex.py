@@ -105,8 +105,13 @@ def numbers_latex(value: Any) -> str:
     """A value at the given numbers (a number or nested lists of them, as the JSON contract holds
     it) as LaTeX to six significant digits; a reason (text) as upright text."""
     if isinstance(value, bool) or not isinstance(value, (int, float, list)):
-        return r"\text{" + str(value).replace("_", r"\_") + "}"
+        return r"\text{" + "".join(_TEXT_ESCAPES.get(ch, ch) for ch in str(value)) + "}"
     if isinstance(value, list):
         rows = value if value and all(isinstance(r, list) for r in value) else [[v] for v in value]
         return latex(sp.Matrix(rows).applyfunc(lambda v: sp.Float(v, 6)))
     return latex(sp.Float(value, 6))
+
+
+#: what LaTeX's text mode takes literally only when escaped
+_TEXT_ESCAPES = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
+                 "^": r"\^{}", "_": r"\_", "%": r"\%", "~": r"\~{}"}

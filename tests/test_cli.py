@@ -123,3 +123,9 @@ def test_a_vector_output_through_a_hadamard_product_has_its_jacobian_or_a_clear_
     assert run.code == 0 and "∂y/∂x = diag(w)" in run.out, run.err   # checked by finite differences
     assert_user_error(cli("derive", "y = x*s", "--shapes", "x: 3, s: 1x1", "--wrt", "x"),
                       "3×1", "L = sum(y)")
+
+
+def test_derive_at_reaches_latex_and_markdown():
+    for fmt in ("latex", "markdown"):
+        run = cli("derive", "y = 1/x", "--at", '{"x": 2}', "--format", fmt)
+        assert run.code == 0 and run.out.count("at the given values") == 2 and "-0.25" in run.out, fmt

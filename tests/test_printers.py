@@ -271,3 +271,12 @@ def test_with_other_threads_alive_the_terminal_printer_imports_units_for_real():
         "print('ok')\n")
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert run.returncode == 0 and run.stdout == "ok\n", run.stderr
+
+
+def test_scaled_entrywise_powers_of_a_matrix_are_not_inverses():
+    from derivations.calculus.rules import Elementwise
+
+    o = sp.MatrixSymbol("o", 3, 1)
+    assert inline(Elementwise(sp.Lambda(x, -1 / x), o)) == "-o^(∘-1)"
+    assert inline(Elementwise(sp.Lambda(x, x**2 / 2), o)) == "1/2·o^(∘2)"
+    assert latex(Elementwise(sp.Lambda(x, 2 / x), o)) == r"2 o^{\circ \left({-1}\right)}"

@@ -115,22 +115,33 @@ class Elementwise(MatrixExpr):
 def applied_for_display(function: sp.Lambda, arg: sp.Basic) -> sp.Basic:
     """``f(arg)`` as a stand-in for printing only (``arg`` may be a matrix or an entry's name),
     with Heaviside(u, 0) shown as H(u); the H(0) = 0 convention belongs in the assumptions.
-    On a matrix (not 1×1), a product of functions shows as ⊙ and a power as an entrywise power, so that
-    σ(X)(1 − σ(X)) cannot be read as a matrix product, nor X⁻¹ as an inverse."""
+    On a matrix (not 1×1), products of functions show as ⊙ and powers as entrywise powers, so
+    that σ(X)(1 − σ(X)) cannot be read as a matrix product, nor −1/X as an inverse."""
     t = function.variables[0]
     body = function.expr.replace(lambda e: isinstance(e, sp.Heaviside), lambda e: sp.Function("H")(e.args[0]))
     if isinstance(arg, MatrixExpr) and arg.shape != (1, 1):  # a 1×1 reads as a number either way
-        def entrywise(part):
-            return arg if part == t else Elementwise(sp.Lambda(t, part), arg)
-
-        varying = [f for f in body.args if f.has(t)] if isinstance(body, sp.Mul) else []
-        if len(varying) > 1:
-            constant = sp.Mul(*(f for f in body.args if not f.has(t)))
-            product = sp.HadamardProduct(*(entrywise(f) for f in varying))
-            return product if constant == 1 else constant * product
-        if isinstance(body, sp.Pow) and body.exp.is_number and body.base.has(t):
-            return sp.HadamardPower(entrywise(body.base), body.exp)
+        shown = _entrywise_algebra(body, t, arg)
+        if shown is not None:
+            return shown
     return body.xreplace({t: arg})
+
+
+def _entrywise_algebra(body, t, arg):
+    """``body`` at a matrix ``arg`` with its products as ⊙ and powers as entrywise powers; None
+    when it has neither (a single function of ``arg`` prints as it is)."""
+    def part(factor):
+        return arg if factor == t else _entrywise_algebra(factor, t, arg) or Elementwise(sp.Lambda(t, factor), arg)
+
+    if isinstance(body, sp.Pow) and body.exp.is_number and body.base.has(t):
+        return sp.HadamardPower(part(body.base), body.exp)
+    if isinstance(body, sp.Mul):
+        varying = [f for f in body.args if f.has(t)]
+        if len(varying) > 1 or any(isinstance(f, sp.Pow) for f in varying):
+            constant = sp.Mul(*(f for f in body.args if not f.has(t)))
+            parts = [part(f) for f in varying]
+            product = parts[0] if len(parts) == 1 else sp.HadamardProduct(*parts)
+            return product if constant == 1 else constant * product
+    return None
 
 
 class Diag(MatrixExpr):

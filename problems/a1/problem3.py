@@ -166,14 +166,14 @@ def solve(p, sol):
     top = backward(head, sp.Identity(1))
     as_o = {Softmax(f2.T): o.T}
     sol.step("(a) Backward from ∂E/∂E = 1. E = {loss} is linear in log(o)ᵀ, whose entrywise slope is 1/o, so "
-             "(numerator layout: a K×1 column for the row o; oᵀ⁻¹ is the column of 1/oᵢ)",
+             "(numerator layout: a K×1 column for the row o; (oᵀ)^(∘-1) is the column of 1/oᵢ)",
              derivative_of(o), top[o], math={"loss": head[1][1]}, check=central("o", "E"))
     chained = top[f2].xreplace(as_o)
     sol.step("o = softmax(f2ᵀ)ᵀ: the transpose rule and the table's softmax rule N·diag(s) − N·s·sᵀ "
              "(s = softmax(f2ᵀ) = oᵀ, so diag(s) − s·sᵀ is the softmax Jacobian) give",
              derivative_of(f2), chained, check=central("f2", "o"))
     general = o.T * SUM_Y - y.T
-    sol.step("Simplify: diag(oᵀ)·diag(oᵀ⁻¹) = I and o·diag(oᵀ⁻¹) = 1ᵀ (oᵢ·(1/oᵢ) = 1), so the first term is "
+    sol.step("Simplify: diag(oᵀ)·diag((oᵀ)^(∘-1)) = I and o·diag((oᵀ)^(∘-1)) = 1ᵀ (oᵢ·(1/oᵢ) = 1), so the first term is "
              "−yᵀ and the second oᵀ·(y·1), with y·1 = Σᵢ yᵢ:", derivative_of(f2), general,
              check=Identity(of=chained, points=softmax_points(p["seed"]), tolerance=ROUNDING,
                             describe="the softmax-Jacobian form at random o > 0"))

@@ -1,4 +1,5 @@
-"""Save and load models as ``.npz``: one array per parameter plus the architecture as JSON.
+"""The model file format, ``.npz``: one array per parameter plus the architecture as JSON.
+``save_arrays`` writes it; ``MLP.load`` and ``CifarCNN.load`` read it through the checks here.
 
 The parameter names are the dotted attribute paths (``net.layers.0.W``), so any layer
 built on :class:`~derivations.backend.nn.base.Layer` round-trips without per-layer code.

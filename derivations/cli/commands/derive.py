@@ -53,9 +53,9 @@ def run(args) -> int:
     if args.format == "json":
         print(json.dumps(worked.json(values), indent=2))
     elif args.format == "latex":
-        print(worked.latex(standalone=args.standalone))
+        print(worked.latex(standalone=args.standalone, values=values))
     elif args.format == "markdown":
-        print(worked.markdown())
+        print(worked.markdown(values))
     else:
         print(worked.text(values))
     if written:
