@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tracemalloc
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 
@@ -38,3 +40,16 @@ def assert_user_error(run: Run, *fragments: str) -> None:
     assert len(lines) == 1 and lines[0].startswith("derivations: error:"), run.err
     for fragment in fragments:
         assert fragment in lines[0], (fragment, lines[0])
+
+
+@contextmanager
+def allocation_peak():
+    """``{"peak": bytes}``: the most memory allocated at once inside the block (tracemalloc, which
+    NumPy reports to), whatever the process held before; ``ru_maxrss`` cannot see a block's own peak."""
+    measured = {}
+    tracemalloc.start()
+    try:
+        yield measured
+    finally:
+        measured["peak"] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()

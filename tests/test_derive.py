@@ -4,7 +4,6 @@ same path, hostile input, and the time budget."""
 
 import json
 import re
-import resource
 import time
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from derivations.calculus.matrix_calculus import numeric
 from derivations.calculus.rules import Softmax
 from derivations.core.errors import UserError
 from derivations.core.parsing import parse_formula
-from helpers import assert_user_error, cli, cli_in_process
+from helpers import allocation_peak, assert_user_error, cli, cli_in_process
 from test_mutations import mutate
 
 ISSUE = "h = 2*x + 1; z = x^2; y = sigmoid(h)"
@@ -167,9 +166,9 @@ def test_equations_that_overflow_at_every_check_point_fail_their_checks_saying_s
     assert derivations.derive("y = exp(exp(exp(exp(exp(x)))))").passed  # some points are finite
     for argv in (["y = exp(exp(exp(exp(exp(exp(x))))))"],
                  ["L = sum(exp(exp(exp(exp(exp(exp(x)))))))", "--shapes", "x: 3"]):
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        run = cli_in_process(capsys, "derive", *argv)
-        assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # kB
+        with allocation_peak() as memory:
+            run = cli_in_process(capsys, "derive", *argv)
+        assert memory["peak"] < 200e6
         assert run.code == 1 and run.err == "", run.err
         failed = [line for line in run.out.splitlines() if line.startswith("  [FAIL] d")]
         assert failed and all("the equations overflow there" in line for line in failed), run.out
@@ -377,11 +376,11 @@ HOSTILE = [
 
 @pytest.mark.parametrize("argv, reason", HOSTILE, ids=[h[1] for h in HOSTILE])
 def test_hostile_input_is_one_line_and_exit_2_in_bounded_time_and_memory(capsys, argv, reason):
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()
-    run = cli_in_process(capsys, "derive", *argv)
+    with allocation_peak() as memory:
+        run = cli_in_process(capsys, "derive", *argv)
     assert time.perf_counter() - start < 5.0
-    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # kB
+    assert memory["peak"] < 200e6
     assert_user_error(run, reason)
     assert len(run.err) < 300
 
