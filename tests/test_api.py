@@ -43,3 +43,13 @@ def test_jupyter_shows_the_markdown_with_the_graph_inside():
     assert found and base64.b64decode(found.group(1)).decode("utf-8") == with_graph.graph_svg()
     assert with_graph._repr_markdown_().startswith(with_graph.markdown())
     assert "data:image" not in without._repr_markdown_()
+
+
+def test_without_a_graph_renderer_the_markdown_still_shows(monkeypatch):
+    worked = derivations.solve("hw3/problem2")
+
+    def no_renderer(self, name="graph"):
+        raise UserError("no Graphviz renderer")
+
+    monkeypatch.setattr(type(worked), "graph_svg", no_renderer)
+    assert worked._repr_markdown_() == worked.markdown()

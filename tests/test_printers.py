@@ -280,3 +280,10 @@ def test_scaled_entrywise_powers_of_a_matrix_are_not_inverses():
     assert inline(Elementwise(sp.Lambda(x, -1 / x), o)) == "-o^(∘-1)"
     assert inline(Elementwise(sp.Lambda(x, x**2 / 2), o)) == "1/2·o^(∘2)"
     assert latex(Elementwise(sp.Lambda(x, 2 / x), o)) == r"2 o^{\circ \left({-1}\right)}"
+
+
+def test_a_reason_shown_in_latex_text_is_escaped():
+    from derivations.render.latex import numbers_latex
+
+    assert numbers_latex("not defined (a_b & 50% {x} $ # ^ ~ \\)") == \
+        r"\text{not defined (a\_b \& 50\% \{x\} \$ \# \^{} \~{} \textbackslash{})}"
