@@ -67,7 +67,7 @@ class Worked:
         if not values:
             return None
         from derivations.render.report import answer_numbers
-        return answer_numbers(self.solution, self.results, self._checked(values))
+        return answer_numbers(self.solution, self.json(values))
 
     @staticmethod
     def _checked(values: dict[str, Any]) -> dict:

@@ -493,8 +493,9 @@ class _Derivation:
                                   f"central differences of {y} in {x}{shaped}", on_paths)
 
     def at_each_point(self, oracles: list, describe: str, nodes: set) -> AtEachPoint:
-        """One oracle per point, each error relative to the largest value of ``nodes`` there
-        (the values the check computes with)."""
+        """One oracle per point (see :class:`AtEachPoint`), with the largest value of ``nodes``
+        there: the values the check computes with, whose overflow or size beside the derivative
+        decides whether the reference can check it at all."""
         import numpy as np
 
         def size(point, node) -> float:
@@ -506,9 +507,9 @@ class _Derivation:
         for point in self.points:
             largest = max(sorted(nodes, key=self.rank.get), key=lambda node: size(point, node))
             sizes.append((max(1.0, size(point, largest)), str(largest)))
-        count = len(self.points)
         from derivations.calculus.finite_differences import STEP
 
+        count = len(self.points)
         return AtEachPoint(oracles, f"{describe} at {count} random point{'s' * (count != 1)}, relative to the "
                                     "derivative's size there", sizes, self.magnitude,
                            noise=sys.float_info.epsilon / STEP if self.model.matrix else 0.0)

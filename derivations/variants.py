@@ -75,6 +75,7 @@ class Variant:
     results: list[CheckResult]
     #: why each rejected draw was redrawn, in order
     redrawn: list[str] = field(default_factory=list)
+    _key: dict | None = field(default=None, repr=False)
 
     @property
     def identity(self) -> str:
@@ -92,13 +93,16 @@ class Variant:
         return rows + [(k, json.dumps(_plain(v)), "an input of the key's numbers, as --values") for k, v in (self.inputs or {}).items()]
 
     def key_dict(self) -> dict:
-        from derivations.render.report import solution_dict
-        return solution_dict(self.solution, self.results, self.inputs)
+        """The key in the JSON contract, its formula answers at the drawn inputs (made once)."""
+        if self._key is None:
+            from derivations.render.report import solution_dict
+            self._key = solution_dict(self.solution, self.results, self.inputs)
+        return self._key
 
     def numbers(self) -> dict | None:
-        """The key's answers at the variant's drawn inputs (None when it draws none)."""
+        """The key's formula answers at the variant's drawn inputs (None when it draws none)."""
         from derivations.render.report import answer_numbers
-        return answer_numbers(self.solution, self.results, self.inputs)
+        return answer_numbers(self.solution, self.key_dict()) if self.inputs else None
 
 
 def _plain(array: np.ndarray) -> list:

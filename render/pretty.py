@@ -7,9 +7,9 @@ import threading
 import types
 
 import sympy as sp
+from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.pretty_symbology import pretty_symbol
-from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.pretty.stringpict import prettyForm
 
 from derivations.calculus.symbols import PartialMatrix, prime_of

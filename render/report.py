@@ -47,13 +47,11 @@ def solution_dict(solution: Solution, results: list[CheckResult], values: dict[s
     return out
 
 
-def answer_numbers(solution: Solution, results: list[CheckResult], values: dict[str, Any] | None) -> dict | None:
-    """Each formula answer's value at ``values`` (``--values``, or a variant's drawn inputs), or why it is
-    not defined there; None without values. Every renderer shows these beside the answers."""
-    if not values:
-        return None
-    data = solution_dict(solution, results, values)
-    formulas = {a.name for a in solution.answers if json_value(a.value) is None}  # numbers need no repeating
+def answer_numbers(solution: Solution, data: dict) -> dict:
+    """Each formula answer's value in ``data`` (:func:`solution_dict` at ``--values`` or a
+    variant's drawn inputs), or why it is not defined there; answers that are numbers already
+    need no repeating. Every renderer shows these beside the answers."""
+    formulas = {a.name for a in solution.answers if json_value(a.value) is None}
     numbers = {a["name"]: a["value"] for a in data["answers"] if a["name"] in formulas and a["value"] is not None}
     return numbers | {name: f"not defined there ({why})" for name, why in data.get("undefined", {}).items()}
 

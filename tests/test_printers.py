@@ -224,10 +224,7 @@ def test_partial_matrix_lambdifies_after_renaming():
 def test_pretty_products_print_as_sympys_without_importing_units():
     """The terminal printer skips SymPy's import of sympy.physics.units while no unit can exist,
     prints products exactly as SymPy does, and sets units apart once they are imported."""
-    import subprocess
-    import sys
-
-    script = (
+    _runs_in_a_fresh_process(
         "import sys, sympy as sp\n"
         "from derivations.render.pretty import pretty\n"
         "x, y = sp.symbols('x y')\n"
@@ -236,9 +233,15 @@ def test_pretty_products_print_as_sympys_without_importing_units():
         "assert 'sympy.physics.units' not in sys.modules\n"
         "assert ours == [sp.pretty(e, use_unicode=True, wrap_line=False) for e in forms], ours\n"
         "from sympy.physics.units import meter\n"
-        "assert pretty(3*meter*x) == sp.pretty(3*meter*x, use_unicode=True) == '3⋅x⋅meter'\n"
-        "print('ok')\n")
-    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+        "assert pretty(3*meter*x) == sp.pretty(3*meter*x, use_unicode=True) == '3⋅x⋅meter'\n")
+
+
+def _runs_in_a_fresh_process(script: str) -> None:
+    """``script`` runs to its end in a new interpreter (what it imports is its own)."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", script + "print('ok')\n"], capture_output=True, text=True)
     assert run.returncode == 0 and run.stdout == "ok\n", run.stderr
 
 
@@ -257,20 +260,14 @@ def test_entrywise_products_and_powers_of_a_matrix_cannot_be_read_as_matrix_alge
 
 def test_with_other_threads_alive_the_terminal_printer_imports_units_for_real():
     """The stand-in is used only where no other thread could import sympy.physics.units meanwhile."""
-    import subprocess
-    import sys
-
-    script = (
+    _runs_in_a_fresh_process(
         "import sys, threading, sympy as sp\n"
         "from derivations.render.pretty import pretty\n"
         "stop = threading.Event(); t = threading.Thread(target=stop.wait); t.start()\n"
         "pretty(2*sp.Symbol('x')/3)\n"
         "units = sys.modules.get('sympy.physics.units')\n"
         "stop.set(); t.join()\n"
-        "assert units is not None and units.__file__, 'the stand-in was used beside another thread'\n"
-        "print('ok')\n")
-    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert run.returncode == 0 and run.stdout == "ok\n", run.stderr
+        "assert units is not None and units.__file__, 'the stand-in was used beside another thread'\n")
 
 
 def test_scaled_entrywise_powers_of_a_matrix_are_not_inverses():

@@ -46,8 +46,9 @@ class Param:
     #: how the parameter varies across seeded variants (a :class:`Pick`, :class:`Ints`,
     #: :class:`Fractions` or :class:`IntArray`); None: every variant keeps the default
     vary: Any = None
-    #: False for a value that shapes only the key's checks or demonstrations (a seed of random
-    #: points): a variant's question does not show it, and two variants differing only there are the same
+    #: False for a value that only places the key's checks (a seed of their random points) and
+    #: changes no answer: a variant's question does not show it, and two variants differing only
+    #: there are the same (a test holds every such value to changing no answer)
     shown: bool = True
 
     @property

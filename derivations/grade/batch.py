@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from collections import Counter
 
@@ -119,7 +120,7 @@ def plot_histogram(counts: dict[str, Counter], path, title: str):
     import matplotlib.pyplot as plt
 
     tags = sorted({t for c in counts.values() for t in c}, key=_tag_order)
-    mistakes = iter(_MISTAKE_COLOURS * 2)
+    mistakes = itertools.cycle(_MISTAKE_COLOURS)
     colours = {t: _COLOURS.get(t) or next(mistakes) for t in tags}
     questions = list(counts)[::-1]        # the first question on top
     fig, ax = plt.subplots(figsize=(9, 1.2 + 0.45 * len(questions)))

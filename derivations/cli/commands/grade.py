@@ -119,8 +119,8 @@ def _single(grader, report, fmt: str) -> str:
         lines.append(f"  {v.message}")
         if v.note:
             lines.append(f"  note: {v.note}")
-    counts = report.counts()
-    lines.append(f"score: {report.score:.2f} ({len(report.verdicts)} answer{'s' if len(report.verdicts) != 1 else ''}: {counts['correct']} correct, "
+    counts, total = report.counts(), len(report.verdicts)
+    lines.append(f"score: {report.score:.2f} ({total} answer{'s' * (total != 1)}: {counts['correct']} correct, "
                  f"{counts['incorrect']} incorrect, {counts['invalid']} invalid)")
     return "\n".join(lines) + "\n"
 

@@ -37,12 +37,13 @@ def run(args) -> int:
     values = parse_values_json(read_values_argument(args.values)) if args.values is not None else None
     solution = problem.solve(overrides)
     results = solution.run_checks()
-    numbers = None
+    data = numbers = None
     if args.format == "json" or values:  # imported only then: it pulls in the NumPy evaluation of formulas
         from derivations.render.report import answer_numbers, solution_dict
-        numbers = answer_numbers(solution, results, values)
+        data = solution_dict(solution, results, values)
+        numbers = answer_numbers(solution, data) if values else None
     if args.format == "json":
-        print(json.dumps(solution_dict(solution, results, values), indent=2))
+        print(json.dumps(data, indent=2))
     elif args.format == "latex":
         from derivations.render.sheet import document, problem_fragment
         fragment = problem_fragment(solution, results, numbers=numbers)
